@@ -1,0 +1,100 @@
+"""`tfparity compare`: train every style on one config and show how far each lands from TF1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import traceback
+from typing import Any
+
+from tabulate import tabulate
+
+from benchmarks import cli, styles
+from benchmarks.progress import Progress
+from compat import Datasets, RunResult, TrainConfig, max_abs_diff, weights_digest
+
+HELP = "train all four styles on one config; table of accuracy, loss, max |dW|, |db| against TF1, and time"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    cli.add_data_arguments(parser)
+    cli.add_config_arguments(parser)
+    parser.add_argument("--styles", nargs="+", default=None, metavar="STYLE", help=f"subset of {list(styles.STYLES)}")
+    cli.add_output_arguments(parser)
+
+
+def run_styles(data: Datasets, config: TrainConfig, names: list[str], *, quiet: bool = False) -> dict[str, RunResult | BaseException]:
+    """Train each named style (the reference first); a style that raises is kept as its exception."""
+    order = [styles.REFERENCE] + [n for n in names if n != styles.REFERENCE]
+    results: dict[str, RunResult | BaseException] = {}
+    with Progress(len(order), "compare", quiet=quiet) as progress:
+        for name in order:
+            progress.step(f"training {name}")
+            try:
+                results[name] = styles.STYLES[name](data, config)
+            except Exception as exc:  # reported in the table and the exit status, never swallowed
+                exc.__traceback_text__ = traceback.format_exc()
+                results[name] = exc
+    return results
+
+
+def rows(results: dict[str, RunResult | BaseException]) -> list[dict[str, Any]]:
+    ref = results.get(styles.REFERENCE)
+    out = []
+    for name, result in results.items():
+        if isinstance(result, BaseException):
+            out.append({"style": name, "error": f"{type(result).__name__}: {result}"})
+            continue
+        diff = max_abs_diff(ref.weights, result.weights) if isinstance(ref, RunResult) else {"W": math.nan, "b": math.nan}
+        out.append({
+            "style": name,
+            "test_accuracy": result.test_accuracy,
+            "final_loss": result.final_loss,
+            "max_abs_dw": diff["W"],
+            "max_abs_db": diff["b"],
+            "bit_identical": isinstance(ref, RunResult) and weights_digest(ref.weights) == weights_digest(result.weights),
+            "nan_loss": bool(not all(math.isfinite(v) for v in result.losses)),
+            "same_batches": isinstance(ref, RunResult) and ref.plan_fingerprint == result.plan_fingerprint,
+            "seconds": result.seconds,
+            "ms_per_step": result.ms_per_step,
+            "first_step_ms": result.extra.get("first_step_ms"),
+        })
+    return out
+
+
+def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: TrainConfig) -> str:
+    if fmt == "json":
+        return json.dumps(table_rows, indent=2)
+    headers = ["style", "test acc", "final loss", "max |dW| vs TF1", "max |db| vs TF1", "bit-identical", "s", "ms/step"]
+    body = []
+    for r in table_rows:
+        if "error" in r:
+            body.append([r["style"], "FAILED", r["error"], "", "", "", "", ""])
+            continue
+        body.append([
+            r["style"], f"{r['test_accuracy']:.4f}", f"{r['final_loss']:.6g}" + (" (NaN seen)" if r["nan_loss"] else ""),
+            f"{r['max_abs_dw']:.3g}", f"{r['max_abs_db']:.3g}", "yes" if r["bit_identical"] else "no",
+            f"{r['seconds']:.2f}", f"{r['ms_per_step']:.3f}",
+        ])
+    title = (
+        f"{data.name} ({data.train.num_examples} train / {data.test.num_examples} test, {data.source}); "
+        f"{config.optimizer} lr={config.learning_rate:g}, loss={config.loss}, init={config.init}, "
+        f"batch={config.batch_size}, steps={config.steps}, seed={config.seed}, device={config.device}"
+    )
+    table = tabulate(body, headers=headers, tablefmt="github" if fmt == "markdown" else "simple", disable_numparse=True)
+    note = "ms/step: training loop after the first step (which carries tracing/graph set-up)."
+    return f"{title}\n\n{table}\n\n{note}" if fmt == "table" else f"{title}\n\n{table}\n\n_{note}_"
+
+
+def run(args: argparse.Namespace) -> int:
+    config = cli.config_from_args(args)
+    names = styles.select(args.styles)
+    data = cli.load_data_from_args(args)
+    results = run_styles(data, config, names, quiet=args.quiet)
+    cli.write_output(render(rows(results), args.format, data, config), args.output)
+    failed = [n for n, r in results.items() if isinstance(r, BaseException)]
+    for name in failed:
+        print(f"tfparity compare: {name} failed:\n{getattr(results[name], '__traceback_text__', results[name])}", file=sys.stderr)
+    return 1 if failed else 0

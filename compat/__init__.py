@@ -1,0 +1,32 @@
+"""tfparity's ground floor: data, the batch plan, the training contract, metrics, devices, parity.
+
+Nothing here imports the styles (`tf1_graph`, `tf2_eager`) or `benchmarks`; the styles and
+the benchmarks import from here.
+"""
+
+from compat.batches import BatchPlan, iterate_batches, make_batch_plan
+from compat.config import LOSS_FORMS, NUM_CLASSES, NUM_FEATURES, RunResult, TrainConfig, weights_digest
+from compat.data import (
+    DataError,
+    DataFormatError,
+    DataNotFoundError,
+    Datasets,
+    DataSet,
+    Split,
+    load_dataset,
+    one_hot,
+    read_data_sets,
+)
+from compat.determinism import initial_weights, seed_everything
+from compat.devices import DeviceUnavailable, gpu_available, tf_device_name
+from compat.metrics import accuracy, max_abs_diff, step_timing
+
+__all__ = [
+    "BatchPlan", "iterate_batches", "make_batch_plan",
+    "LOSS_FORMS", "NUM_CLASSES", "NUM_FEATURES", "RunResult", "TrainConfig", "weights_digest",
+    "DataError", "DataFormatError", "DataNotFoundError", "Datasets", "DataSet", "Split",
+    "load_dataset", "one_hot", "read_data_sets",
+    "initial_weights", "seed_everything",
+    "DeviceUnavailable", "gpu_available", "tf_device_name",
+    "accuracy", "max_abs_diff", "step_timing",
+]

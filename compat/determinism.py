@@ -1,0 +1,55 @@
+"""Same starting point for every style: initial weights and random seeds.
+
+The initial weights are drawn once, with NumPy, from the config's seed, and every style
+starts its variables from these arrays. That takes framework random number generators out of
+the comparison: TF1's graph-level seeds, `tf.random` and Keras initializers draw different
+numbers from the same seed, and parity tests must not depend on which one a style calls.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+from compat.config import NUM_CLASSES, NUM_FEATURES, TrainConfig
+
+
+def initial_weights(config: TrainConfig, shapes: dict[str, tuple[int, ...]] | None = None) -> dict[str, np.ndarray]:
+    """float32 initial values, by variable name, for `config.init`.
+
+    - `zeros`: the TF1 tutorial's `tf.zeros`.
+    - `normal`: N(0, init_stddev^2) on W (as `tf.random.normal(..., stddev=...)` in several tutorials), zero bias.
+    - `glorot_uniform`: Keras `Dense`'s default, U(-l, l) with l = sqrt(6 / (fan_in + fan_out)), zero bias.
+    """
+    shapes = shapes or {"W": (NUM_FEATURES, NUM_CLASSES), "b": (NUM_CLASSES,)}
+    rng = np.random.Generator(np.random.PCG64(config.seed))
+    out = {}
+    for name, shape in shapes.items():
+        if config.init == "zeros" or len(shape) < 2:
+            out[name] = np.zeros(shape, dtype=np.float32)
+        elif config.init == "normal":
+            out[name] = (rng.standard_normal(shape) * config.init_stddev).astype(np.float32)
+        else:
+            limit = np.sqrt(6.0 / (shape[0] + shape[-1]))
+            out[name] = rng.uniform(-limit, limit, size=shape).astype(np.float32)
+    return out
+
+
+def seed_everything(seed: int, *, op_determinism: bool = False) -> None:
+    """Seed Python, NumPy and TensorFlow (`keras.utils.set_random_seed`).
+
+    With `op_determinism`, also `tf.config.experimental.enable_op_determinism()`: process-wide,
+    it makes GPU reductions repeatable at some speed cost, and makes ops with no deterministic
+    kernel raise instead of silently varying.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    if op_determinism:
+        tf.config.experimental.enable_op_determinism()

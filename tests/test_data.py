@@ -1,0 +1,241 @@
+"""The data layer: real MNIST loads exactly, every malformed file gets a clear error."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compat import DataFormatError, DataNotFoundError, load_dataset, make_batch_plan, read_data_sets
+from compat.data import IDX_FILES, IMAGE_MAGIC, LABEL_MAGIC, DataSet, load_idx_folder, load_npz, read_idx
+
+
+def idx_images(n: int, rows: int = 28, cols: int = 28, magic: int = IMAGE_MAGIC, seed: int = 0) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 256, size=n * rows * cols, dtype=np.uint8)
+    return struct.pack(">IIII", magic, n, rows, cols) + pixels.tobytes()
+
+
+def idx_labels(n: int, magic: int = LABEL_MAGIC) -> bytes:
+    return struct.pack(">II", magic, n) + (np.arange(n) % 10).astype(np.uint8).tobytes()
+
+
+def write_folder(folder: Path, *, train_images: bytes | None = None, train_labels: bytes | None = None, raw: dict | None = None) -> Path:
+    """A small, valid IDX folder (5 train, 3 test), with any file replaced by `raw[name]` bytes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    content = {
+        IDX_FILES["train_images"]: train_images if train_images is not None else idx_images(5),
+        IDX_FILES["train_labels"]: train_labels if train_labels is not None else idx_labels(5),
+        IDX_FILES["test_images"]: idx_images(3, seed=1),
+        IDX_FILES["test_labels"]: idx_labels(3),
+    }
+    for stem, payload in content.items():
+        data = (raw or {}).get(stem, gzip.compress(payload))
+        (folder / f"{stem}.gz").write_bytes(data)
+    return folder
+
+
+# --- the real data --------------------------------------------------------------------------
+
+
+def test_real_mnist_shapes_scaling_and_canonical_labels(mnist):
+    assert mnist.train.images.shape == (60000, 784) and mnist.test.images.shape == (10000, 784)
+    assert mnist.train.images.dtype == np.float32
+    assert 0.0 == mnist.train.images.min() and mnist.train.images.max() == 1.0
+    # Known facts of the canonical files (PROVENANCE.md): first labels and the pixel mean.
+    assert list(mnist.train.labels[:10]) == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert list(mnist.test.labels[:10]) == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert np.bincount(mnist.test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert abs(float(mnist.train.images.mean(dtype=np.float64)) - 0.1306604762738429) < 1e-7  # float32 x (1/255), as TF1 scaled
+
+
+def test_one_hot_view(mnist):
+    oh = mnist.train.one_hot
+    assert oh.shape == (60000, 10) and oh.dtype == np.float32
+    assert (oh.argmax(1) == mnist.train.labels).all() and (oh.sum(1) == 1).all()
+
+
+def test_fashion_mnist_loads_the_same_way(fashion_mnist):
+    assert fashion_mnist.train.images.shape == (60000, 784) and fashion_mnist.test.labels.shape == (10000,)
+    assert np.bincount(fashion_mnist.train.labels).tolist() == [6000] * 10
+
+
+def test_environment_variable_and_root_layout(tmp_path, monkeypatch):
+    folder = write_folder(tmp_path / "root" / "mnist")
+    monkeypatch.delenv("TFPARITY_MNIST_DIR", raising=False)
+    monkeypatch.setenv("TFPARITY_DATA_DIR", str(tmp_path / "root"))
+    assert load_dataset("mnist").source == str(folder)
+    other = write_folder(tmp_path / "direct")
+    monkeypatch.setenv("TFPARITY_MNIST_DIR", str(other))
+    assert load_dataset("mnist").source == str(other)  # the specific variable wins
+
+
+def test_uncompressed_idx_files_load(tmp_path):
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    for stem, payload in {
+        IDX_FILES["train_images"]: idx_images(5), IDX_FILES["train_labels"]: idx_labels(5),
+        IDX_FILES["test_images"]: idx_images(3), IDX_FILES["test_labels"]: idx_labels(3),
+    }.items():
+        (folder / stem).write_bytes(payload)
+    data = load_idx_folder(folder)
+    assert data.train.num_examples == 5 and data.test.num_examples == 3
+
+
+def test_keras_npz_loads_and_matches_idx(mnist, tmp_path):
+    path = tmp_path / "mnist.npz"
+    to_u8 = lambda x: np.round(x * 255).astype(np.uint8).reshape(-1, 28, 28)  # noqa: E731
+    np.savez(path, x_train=to_u8(mnist.train.images[:100]), y_train=mnist.train.labels[:100].astype(np.uint8),
+             x_test=to_u8(mnist.test.images[:50]), y_test=mnist.test.labels[:50].astype(np.uint8))
+    data = load_npz(path)
+    np.testing.assert_array_equal(data.train.images, mnist.train.images[:100])
+    np.testing.assert_array_equal(data.test.labels, mnist.test.labels[:50])
+
+
+def test_checksum_catches_a_modified_copy_of_mnist(mnist, tmp_path):
+    # A structurally perfect MNIST with one label changed: only the checksum can tell.
+    src = Path(mnist.source)
+    folder = tmp_path / "modified"
+    shutil.copytree(src, folder)
+    labels = bytearray(gzip.decompress((folder / "t10k-labels-idx1-ubyte.gz").read_bytes()))
+    labels[8] = (labels[8] + 1) % 10
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(labels)))
+    with pytest.raises(DataFormatError, match=r"t10k-labels-idx1-ubyte\.gz.*differs from the official mnist.*--no-verify"):
+        load_idx_folder(folder, "mnist")
+    assert load_idx_folder(folder, "mnist", verify=False).test.labels[0] == (7 + 1) % 10
+
+
+# --- every malformed input names the file and the fix ---------------------------------------
+
+
+def test_wrong_magic_number(tmp_path):
+    folder = write_folder(tmp_path, train_images=idx_images(5, magic=LABEL_MAGIC))
+    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte\.gz: wrong magic number 0x00000801, expected 0x00000803.*check the file names"):
+        load_idx_folder(folder)
+
+
+def test_truncated_file(tmp_path):
+    folder = write_folder(tmp_path, train_images=idx_images(5)[:-100])
+    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte\.gz: truncated: the header promises 5 images.*download it again"):
+        load_idx_folder(folder)
+
+
+def test_truncated_gzip_stream(tmp_path):
+    damaged = gzip.compress(idx_images(5))[:-30]
+    folder = write_folder(tmp_path, raw={IDX_FILES["train_images"]: damaged})
+    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte\.gz: the gzip stream is damaged or cut short"):
+        load_idx_folder(folder)
+
+
+def test_image_and_label_counts_disagree(tmp_path):
+    folder = write_folder(tmp_path, train_labels=idx_labels(4))
+    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte\.gz holds 5 images but .*train-labels-idx1-ubyte\.gz holds 4 labels"):
+        load_idx_folder(folder)
+
+
+def test_wrong_image_size(tmp_path):
+    folder = write_folder(tmp_path, train_images=idx_images(5, rows=32, cols=32))
+    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte\.gz: images are 32x32, expected 28x28"):
+        load_idx_folder(folder)
+
+
+def test_not_gzip(tmp_path):
+    folder = write_folder(tmp_path, raw={IDX_FILES["test_labels"]: b"<html>404 Not Found</html>"})
+    with pytest.raises(DataFormatError, match=r"t10k-labels-idx1-ubyte\.gz: not a gzip file.*re-download"):
+        load_idx_folder(folder)
+
+
+def test_missing_file_names_the_folder_and_the_four_files(tmp_path):
+    folder = write_folder(tmp_path)
+    (folder / "t10k-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(DataNotFoundError, match=r"no t10k-images-idx3-ubyte\.gz .*must hold the four IDX files"):
+        load_idx_folder(folder)
+
+
+def test_bad_npz(tmp_path):
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=np.zeros((2, 28, 28), np.uint8))
+    with pytest.raises(DataFormatError, match=r"mnist\.npz: missing arrays \['x_test', 'y_test', 'y_train'\]"):
+        load_npz(path)
+    path.write_bytes(b"not a zip")
+    with pytest.raises(DataFormatError, match=r"mnist\.npz: not a readable \.npz"):
+        load_npz(path)
+
+
+def test_offline_with_no_local_data_says_what_to_do(monkeypatch, tmp_path):
+    for var in ("TFPARITY_MNIST_DIR", "TFPARITY_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # an empty cache: Keras must download
+
+    import keras
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno 101] Network is unreachable")
+
+    monkeypatch.setattr(keras.src.datasets.mnist, "get_file", offline)
+    with pytest.raises(DataNotFoundError) as info:
+        load_dataset("mnist")
+    message = str(info.value)
+    assert "Network is unreachable" in message
+    assert "--data-dir DIR" in message and "TFPARITY_MNIST_DIR" in message and "~/.keras/datasets/mnist.npz" in message
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.binary(max_size=64), gz=st.booleans())
+def test_fuzzed_files_raise_only_data_format_error(tmp_path, payload, gz):
+    path = tmp_path / ("f.gz" if gz else "f")
+    path.write_bytes(gzip.compress(payload) if gz else payload)
+    for magic in (IMAGE_MAGIC, LABEL_MAGIC):
+        try:
+            array = read_idx(path, magic)
+        except DataFormatError as exc:
+            assert str(path) in str(exc)
+        else:  # whatever parses must be a consistent IDX array
+            assert array.dtype == np.uint8 and array.shape[0] * (784 if magic == IMAGE_MAGIC else 1) == array.size
+
+
+# --- the batch plan and TF1's reader ----------------------------------------------------------
+
+
+def test_batch_plan_is_deterministic_and_covers_each_epoch():
+    a, b = make_batch_plan(60000, 100, 1200, seed=3), make_batch_plan(60000, 100, 1200, seed=3)
+    assert a.fingerprint == b.fingerprint and np.array_equal(a.indices, b.indices)
+    assert a.fingerprint != make_batch_plan(60000, 100, 1200, seed=4).fingerprint
+    epoch = a.indices[:600].ravel()
+    assert np.array_equal(np.sort(epoch), np.arange(60000))  # one full permutation per epoch
+    assert not np.array_equal(a.indices[:600], a.indices[600:1200])
+
+
+def test_batch_plan_straddles_epochs_like_next_batch():
+    plan = make_batch_plan(10, 4, 5, seed=0)  # 20 indices = two epochs of 10, batch 3 straddles
+    flat = plan.indices.ravel()
+    assert sorted(flat[:10]) == list(range(10)) and sorted(flat[10:]) == list(range(10))
+
+
+def test_batch_plan_rejects_batches_larger_than_the_data():
+    with pytest.raises(ValueError, match="batch_size 101 is larger than the 100 examples"):
+        make_batch_plan(100, 101, 1, seed=0)
+
+
+def test_tf1_next_batch_wraps_and_reshuffles():
+    images = np.arange(10, dtype=np.float32).reshape(10, 1).repeat(784, 1)
+    ds = DataSet(images, np.arange(10), seed=0)
+    seen = [ds.next_batch(4)[1] for _ in range(5)]  # 20 examples: two epochs
+    first_epoch = np.concatenate(seen)[:10]
+    assert sorted(first_epoch) == list(range(10)) and ds.epochs_completed == 1
+    assert sorted(np.concatenate(seen)[10:20]) == list(range(10))
+    assert (ds.next_batch(4)[0][:, 0] == ds.labels[(ds._index_in_epoch - 4):ds._index_in_epoch]).all()
+
+
+def test_read_data_sets_holds_out_5000_for_validation(mnist):
+    tutorial = read_data_sets(mnist, one_hot=True, seed=0)
+    assert tutorial.train.num_examples == 55000 and tutorial.validation.num_examples == 5000
+    assert tutorial.test.num_examples == 10000 and tutorial.train.labels.shape == (55000, 10)
+    np.testing.assert_array_equal(tutorial.validation.images, mnist.train.images[:5000])
+    xs, ys = tutorial.train.next_batch(100)
+    assert xs.shape == (100, 784) and ys.shape == (100, 10)

@@ -1,0 +1,1 @@
+"""The TF2 styles: eager GradientTape, tf.function, and keras.fit."""
