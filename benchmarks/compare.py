@@ -21,7 +21,8 @@ HELP = "train all four styles on one config; table of accuracy, loss, max |dW|, 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     cli.add_data_arguments(parser)
     cli.add_config_arguments(parser)
-    parser.add_argument("--styles", nargs="+", default=None, metavar="STYLE", help=f"subset of {list(styles.STYLES)}")
+    parser.add_argument("--styles", nargs="+", default=None, choices=list(styles.STYLES), metavar="STYLE",
+                        help=f"subset of {list(styles.STYLES)} (the TF1 reference always runs)")
     cli.add_output_arguments(parser)
 
 

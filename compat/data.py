@@ -268,21 +268,52 @@ def load_npz(path: str | os.PathLike, dataset: str = "mnist") -> Datasets:
     )
 
 
+# Zalando's published md5s of the original .gz files (github.com/zalandoresearch/fashion-mnist).
+# Keras' `fashion_mnist.load_data()` downloads without any checksum, so tfparity fetches the
+# files itself, through Keras' `get_file` cache, with these.
+FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+FASHION_MNIST_GZ_MD5 = {
+    "train_images": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train_labels": "25c81989df183df01b3e8a0aad5dffbe",
+    "test_images": "bef4ecab320f06d8554ea6380940ec79",
+    "test_labels": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+
+
+def keras_cache_dir() -> Path:
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+
+
 def download(dataset: str = "mnist") -> Datasets:
-    """Keras' own download and cache (`~/.keras/datasets/`), with its checksum check."""
+    """Download once and cache under `~/.keras/datasets/`, checksum-verified.
+
+    MNIST: Keras' own `mnist.load_data()` (sha256-checked by Keras). Fashion-MNIST: the four
+    IDX files through `keras.utils.get_file` with Zalando's md5s.
+    """
     try:
         import keras
 
-        loader = keras.datasets.mnist if dataset == "mnist" else keras.datasets.fashion_mnist
-        (x_train, y_train), (x_test, y_test) = loader.load_data()
+        if dataset == "mnist":
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        else:
+            folder = None
+            for part, stem in IDX_FILES.items():
+                path = keras.utils.get_file(
+                    f"{stem}.gz", origin=f"{FASHION_MNIST_URL}{stem}.gz", file_hash=FASHION_MNIST_GZ_MD5[part],
+                    cache_subdir=os.path.join("datasets", "fashion-mnist"), cache_dir=str(keras_cache_dir().parent),
+                )
+                folder = Path(path).parent
+            data = load_idx_folder(folder, dataset)
+            return Datasets(dataset, data.train, data.test, source=f"keras download cache ({folder})")
+    except DataError:
+        raise
     except Exception as exc:  # keras raises bare Exception on URL failures and hash mismatches
         raise DataNotFoundError(not_found_message(dataset, cause=f"{type(exc).__name__}: {exc}")) from exc
-    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
     return Datasets(
         name=dataset,
         train=Split(images_to_float(x_train), y_train.astype(np.int64)),
         test=Split(images_to_float(x_test), y_test.astype(np.int64)),
-        source=f"keras download cache ({cache})",
+        source=f"keras download cache ({keras_cache_dir()})",
     )
 
 
@@ -332,7 +363,7 @@ def load_dataset(dataset: str = "mnist", path: str | os.PathLike | None = None, 
     benchmarks that load the same data many times decode it once.
     """
     where = resolve_data_path(dataset, path)
-    key = (dataset, str(where), verify)
+    key = (dataset, str(where) if where is not None else f"keras-cache:{keras_cache_dir()}", verify)
     if key in _CACHE:
         return _CACHE[key]
     if where is None:

@@ -239,3 +239,49 @@ def test_read_data_sets_holds_out_5000_for_validation(mnist):
     np.testing.assert_array_equal(tutorial.validation.images, mnist.train.images[:5000])
     xs, ys = tutorial.train.next_batch(100)
     assert xs.shape == (100, 784) and ys.shape == (100, 10)
+
+
+# --- the download-and-cache path (no network here: the cache is seeded, or the fetch fails) ---
+
+
+def _seed_fashion_cache(tmp_path, monkeypatch, files: dict[str, bytes]) -> Path:
+    cache = tmp_path / "keras" / "datasets" / "fashion-mnist"
+    cache.mkdir(parents=True)
+    for stem, payload in files.items():
+        (cache / f"{stem}.gz").write_bytes(payload)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    for var in ("TFPARITY_FASHION_MNIST_DIR", "TFPARITY_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr("compat.data.SYSTEM_DIRS", {"mnist": (), "fashion_mnist": ()})
+    return cache
+
+
+def _valid_files() -> dict[str, bytes]:
+    return {
+        IDX_FILES["train_images"]: gzip.compress(idx_images(5)), IDX_FILES["train_labels"]: gzip.compress(idx_labels(5)),
+        IDX_FILES["test_images"]: gzip.compress(idx_images(3)), IDX_FILES["test_labels"]: gzip.compress(idx_labels(3)),
+    }
+
+
+def test_fashion_download_uses_a_cache_whose_checksums_match(tmp_path, monkeypatch):
+    import hashlib
+
+    files = _valid_files()
+    cache = _seed_fashion_cache(tmp_path, monkeypatch, files)
+    md5 = {part: hashlib.md5(files[stem]).hexdigest() for part, stem in IDX_FILES.items()}
+    monkeypatch.setattr("compat.data.FASHION_MNIST_GZ_MD5", md5)
+    data = load_dataset("fashion_mnist")
+    assert data.train.num_examples == 5 and str(cache) in data.source
+
+
+def test_fashion_download_refuses_a_cache_with_wrong_checksums(tmp_path, monkeypatch):
+    # Zalando's real md5s against our small files: Keras must try to re-download, which fails offline.
+    _seed_fashion_cache(tmp_path, monkeypatch, _valid_files())
+    import keras
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: [Errno 101] Network is unreachable")
+
+    monkeypatch.setattr(keras.src.utils.file_utils.urllib.request, "urlretrieve", offline)
+    with pytest.raises(DataNotFoundError, match=r"(?s)fashion_mnist.*dataset-fashion-mnist"):
+        load_dataset("fashion_mnist")
