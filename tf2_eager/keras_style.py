@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compat import Datasets, RunResult, TrainConfig, initial_weights, make_batch_plan, step_timing, tf_device_name
+from compat import BatchPlan, Datasets, RunResult, TrainConfig, initial_weights, make_batch_plan, step_timing, tf_device_name
 
 STYLE = "keras_fit"
 
@@ -25,9 +25,14 @@ STYLE = "keras_fit"
 def make_inputs(data: Datasets, config: TrainConfig):
     """A `tf.data.Dataset` that gathers each planned batch; `fit` never shuffles a Dataset."""
     plan = make_batch_plan(data.train.num_examples, config.batch_size, config.steps, config.seed)
-    images, labels = tf.constant(data.train.images), tf.constant(data.train.one_hot)
+    return plan, planned_dataset(plan, data.train.images, data.train.one_hot)
+
+
+def planned_dataset(plan: BatchPlan, images: np.ndarray, labels: np.ndarray) -> tf.data.Dataset:
+    """`(images[idx], labels[idx])` for each step's `idx` of the plan, in order."""
+    images, labels = tf.constant(images), tf.constant(labels)
     dataset = tf.data.Dataset.from_tensor_slices(plan.indices).map(lambda idx: (tf.gather(images, idx), tf.gather(labels, idx)))
-    return plan, dataset.prefetch(tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 # %% stage: model
@@ -127,13 +132,16 @@ def train(data: Datasets, config: TrainConfig, *, steps_per_execution: int = 1) 
         model.fit(dataset, epochs=1, steps_per_epoch=config.steps, callbacks=[record], shuffle=False, verbose=0)
         t_end = time.perf_counter()
         test_accuracy = evaluate(model, data.test.images, data.test.one_hot)
-    first_ms, ms_per_step = step_timing(t_start, record.t_first or t_end, t_end, config.steps)
+    # The first callback fires after the first execution: `steps_per_execution` steps, not one.
+    # step_timing divides the rest by (its steps - 1): give it the steps that ran after that call.
+    first_call_steps = min(steps_per_execution, config.steps)
+    first_ms, ms_per_step = step_timing(t_start, record.t_first or t_end, t_end, config.steps - first_call_steps + 1)
     weights = {WEIGHT_NAMES[w.path.split("/")[-1]]: w.numpy() for w in model.trainable_weights}
     return RunResult(
         style=STYLE, config=config, weights=weights, losses=np.asarray(record.losses, dtype=np.float32),
         test_accuracy=test_accuracy, steps=config.steps, seconds=time.perf_counter() - t_begin,
         ms_per_step=ms_per_step, plan_fingerprint=plan.fingerprint, device=config.device,
-        extra={"first_step_ms": first_ms, "steps_per_execution": steps_per_execution},
+        extra={"first_step_ms": first_ms, "first_call_steps": first_call_steps, "steps_per_execution": steps_per_execution},
     )
 
 

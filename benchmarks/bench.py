@@ -1,0 +1,396 @@
+"""`tfparity bench`: run the benchmark suite through pytest and report it as one table.
+
+The suite is `benchmarks/bench_styles.py`, run by pytest in a child process exactly as
+`pytest benchmarks/bench_styles.py --bench-full` would run it. pytest-benchmark's JSON is kept
+(`--benchmark-json`); the table is read from it and from pytest's own verdict per case
+(JUnit XML), so a case that failed its accuracy assertion shows as FAILED and makes the
+command exit non-zero, whatever its timings were.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from benchmarks import cli, idioms
+from benchmarks.progress import Progress
+
+HELP = "benchmark every style and idiom (pytest-benchmark): ms/step, examples/s, first step, time to 0.91, ratios to TF1 and the NumPy floor"
+SUITE = Path(__file__).with_name("bench_styles.py")
+DEFAULT_JSON = os.path.join(".benchmarks", "tfparity-bench.json")
+CASE_LINE = re.compile(r"bench_styles\.py::\w+\[(?P<id>[^\]]+)\] (?P<outcome>PASSED|FAILED|SKIPPED|ERROR)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    styles = sorted({i.style for i in idioms.IDIOMS})
+    names = [i.name for i in idioms.IDIOMS]
+    parser.add_argument("--styles", nargs="+", default=None, metavar="STYLE", help=f"only these styles, of {styles}")
+    parser.add_argument("--idioms", nargs="+", default=None, metavar="IDIOM", help=f"only these idioms, of {names}")
+    parser.add_argument("--devices", nargs="+", default=None, choices=list(idioms.DEVICES), help="only these devices (default: both; GPU cases skip where none is visible)")
+    parser.add_argument("--quick", action="store_true", help=f"the short CI run ({idioms.QUICK.steps} steps, {idioms.QUICK.rounds} rounds) instead of the full one ({idioms.FULL.steps} steps, {idioms.FULL.rounds} rounds)")
+    parser.add_argument("--steps", type=int, default=None, help="training steps per round (overrides the mode's)")
+    parser.add_argument("--rounds", type=int, default=None, help="timed rounds per case (overrides the mode's)")
+    parser.add_argument("--data-dir", default=None, metavar="PATH", help="MNIST folder of IDX files or mnist.npz (default: the usual search)")
+    parser.add_argument("--benchmark-json", default=DEFAULT_JSON, metavar="FILE", help=f"where pytest-benchmark's JSON is kept (default {DEFAULT_JSON})")
+    parser.add_argument("--plot", default=None, metavar="DIR", help="also write ms_per_step.png and loss_curves.png here")
+    parser.add_argument("--previous", default=None, metavar="FILE",
+                        help="a report from an earlier `tfparity bench --format json`: say how far every ratio moved since")
+    cli.add_output_arguments(parser)
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST_ARGS",
+                        help="extra pytest / pytest-benchmark options after --, e.g. -- --benchmark-save=baseline")
+
+
+# --- running the suite ------------------------------------------------------------------------
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    output: str  # pytest's console output
+    outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)  # case id -> (outcome, message)
+    benchmark_json: dict[str, Any] | None = None
+
+
+def case_id(style: str, idiom: str, device: str) -> str:
+    return f"{style}-{idiom}-{device}"
+
+
+def pytest_command(args: argparse.Namespace, json_path: str, junit_path: str) -> list[str]:
+    command = [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider", "-v", "-rfEs",
+               f"--benchmark-json={json_path}", f"--junitxml={junit_path}"]
+    if not args.quick:
+        command.append("--bench-full")
+    for option, value in (("--bench-steps", args.steps), ("--bench-rounds", args.rounds), ("--bench-data-dir", args.data_dir)):
+        if value is not None:
+            command.append(f"{option}={value}")
+    for option, values in (("--bench-style", args.styles), ("--bench-idiom", args.idioms), ("--bench-device", args.devices)):
+        command += [f"{option}={v}" for v in values or []]
+    extra = list(args.pytest_args or [])
+    return command + (extra[1:] if extra[:1] == ["--"] else extra)
+
+
+def read_junit(path: str) -> dict[str, tuple[str, str]]:
+    """case id -> (passed | failed | error | skipped, first line of pytest's message)."""
+    outcomes = {}
+    for testcase in ET.parse(path).getroot().iter("testcase"):
+        match = re.search(r"\[([^\]]+)\]$", testcase.get("name", ""))
+        if not match:
+            continue
+        outcome, message = "passed", ""
+        for tag in ("failure", "error", "skipped"):
+            node = testcase.find(tag)
+            if node is not None:
+                outcome = {"failure": "failed"}.get(tag, tag)
+                message = next(iter((node.get("message") or node.text or "").strip().splitlines()), "")
+                break
+        outcomes[match.group(1)] = (outcome, message)
+    return outcomes
+
+
+def run_suite(args: argparse.Namespace, total_cases: int) -> SuiteRun:
+    """pytest in a child process; progress per finished case on a terminal.
+
+    pytest-benchmark writes its JSON into a scratch folder first and it is copied to
+    `--benchmark-json` only when present, so a crashed run never leaves a stale file that
+    looks like this run's.
+    """
+    with tempfile.TemporaryDirectory(prefix="tfparity-bench-") as tmp:
+        json_path, junit_path = os.path.join(tmp, "benchmark.json"), os.path.join(tmp, "junit.xml")
+        lines = []
+        with Progress(total_cases, "bench", quiet=args.quiet) as progress:
+            command = pytest_command(args, json_path, junit_path)
+            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for line in child.stdout:
+                lines.append(line)
+                match = CASE_LINE.search(line)
+                if match:
+                    progress.step(f"{match['id']} {match['outcome'].lower()}")
+            returncode = child.wait()
+        run = SuiteRun(returncode=returncode, output="".join(lines))
+        if os.path.exists(junit_path):
+            run.outcomes = read_junit(junit_path)
+        if os.path.exists(json_path):
+            text = Path(json_path).read_text(encoding="utf-8")
+            run.benchmark_json = json.loads(text)
+            Path(args.benchmark_json).parent.mkdir(parents=True, exist_ok=True)
+            cli.write_output(text, args.benchmark_json)
+    return run
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def build_report(cases: list[tuple[idioms.Idiom, str]], suite: SuiteRun, json_path: str) -> dict[str, Any]:
+    """One row per selected case: its verdict, its numbers, its ratios; and the run's context."""
+    data = suite.benchmark_json or {"benchmarks": [], "machine_info": {}}
+    by_case = {case_id(**{k: b["params"][k] for k in ("style", "idiom", "device")}): b for b in data["benchmarks"]}
+    rows = []
+    for idiom, device in cases:
+        key = case_id(idiom.style, idiom.name, device)
+        outcome, message = suite.outcomes.get(key, ("not run", ""))
+        bench = by_case.get(key)
+        info = bench["extra_info"] if bench else {}
+        rows.append({
+            "style": idiom.style, "idiom": idiom.name, "device": device, "status": outcome, "message": message,
+            "ms_per_step_median": info.get("ms_per_step_median"),
+            "ms_per_step_iqr": info.get("ms_per_step_iqr"),
+            "ms_per_step_q1": info.get("ms_per_step_q1"),
+            "ms_per_step_q3": info.get("ms_per_step_q3"),
+            "examples_per_s": info.get("examples_per_s"),
+            "first_step_ms": info.get("first_step_ms"),
+            "first_call_steps": info.get("first_call_steps"),
+            "time_to_target_s": info.get("time_to_target_s"),
+            "target_steps": info.get("target_steps"),
+            "test_accuracy": info.get("test_accuracy"),
+            "reference_test_accuracy": info.get("reference_test_accuracy"),
+            "max_abs_dw": info.get("max_abs_dw"),
+            "rounds": info.get("rounds"),
+            "steps": info.get("steps"),
+            "run_seconds_median": bench["stats"]["median"] if bench else None,
+            "loss_steps": info.get("loss_steps", []),
+            "losses": info.get("losses", []),
+        })
+    add_ratios(rows)
+    return {"context": context(data, json_path), "cases": rows}
+
+
+def add_ratios(rows: list[dict[str, Any]]) -> None:
+    """ms/step over TF1 feed_dict's on the same device, and over the NumPy floor's (CPU)."""
+    def median_of(style_idiom, device):
+        for r in rows:
+            if (r["style"], r["idiom"], r["device"]) == (*style_idiom, device) and r["status"] == "passed":
+                return r["ms_per_step_median"]
+        return None
+
+    floor = median_of(idioms.FLOOR, "cpu")
+    for r in rows:
+        baseline = median_of(idioms.BASELINE, r["device"])
+        ms = r["ms_per_step_median"] if r["status"] == "passed" else None
+        r["ratio_vs_tf1_feed_dict"] = ms / baseline if ms and baseline else None
+        r["ratio_vs_numpy_floor"] = ms / floor if ms and floor else None
+
+
+def context(data: dict[str, Any], json_path: str) -> dict[str, Any]:
+    env = data.get("machine_info", {}).get("tfparity", {})
+    run = data.get("tfparity", {})
+    return {
+        "tensorflow": env.get("tensorflow"), "keras": env.get("keras"), "numpy": env.get("numpy"), "python": env.get("python"),
+        "cpu": env.get("cpu"), "cpu_count": env.get("cpu_count"), "platform": env.get("platform"),
+        "gpus": env.get("gpus", []), "tf_visible_gpus": env.get("tf_visible_gpus", []),
+        "peak_rss_mib": run.get("peak_rss_mib"), "settings": run.get("settings"), "target_accuracy": run.get("target_accuracy"),
+        "datetime": data.get("datetime"), "benchmark_json": json_path,
+    }
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
+
+
+def render(report: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        slim = [{k: v for k, v in r.items() if k not in ("losses", "loss_steps")} for r in report["cases"]]
+        return json.dumps({**report, "cases": slim}, indent=2)
+    target = report["context"].get("target_accuracy") or idioms.TARGET_ACCURACY
+    headers = ["style", "idiom", "device", "ms/step median", "IQR", "examples/s", "first step ms",
+               f"time to {target:g} s", "x TF1 feed_dict", "x NumPy floor", "test acc", "rounds", "result"]
+    body = [table_row(r) for r in report["cases"]]
+    if fmt == "markdown":
+        table = tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
+        return "\n".join([*(f"- {line}" for line in context_lines(report["context"])), "", table, "", "\n\n".join(f"_{n}_" for n in notes(report))])
+    table = tabulate(body, headers=headers, tablefmt="simple", disable_numparse=True)
+    return "\n".join([*context_lines(report["context"]), "", table, "", *notes(report)])
+
+
+def table_row(r: dict[str, Any]) -> list:
+    first = _num(r["first_step_ms"], ".1f")
+    if (r["first_call_steps"] or 1) > 1:
+        first += f" ({r['first_call_steps']} steps)"
+    return [
+        r["style"], r["idiom"], r["device"], _num(r["ms_per_step_median"], ".3f"), _num(r["ms_per_step_iqr"], ".3f"),
+        _num(r["examples_per_s"], ",.0f"), first, _num(r["time_to_target_s"], ".2f"),
+        _num(r["ratio_vs_tf1_feed_dict"], ".2f"), _num(r["ratio_vs_numpy_floor"], ".2f"),
+        _num(r["test_accuracy"], ".4f"), r["rounds"] or "", r["status"].upper() if r["status"] in ("failed", "error") else r["status"],
+    ]
+
+
+def context_lines(ctx: dict[str, Any]) -> list[str]:
+    gpus = ", ".join(f"{g['name']} (driver {g['driver']})" for g in ctx["gpus"]) or "none visible to TensorFlow"
+    s = ctx.get("settings") or {}
+    rss = ctx.get("peak_rss_mib")
+    return [
+        f"TensorFlow {ctx['tensorflow']}, Keras {ctx['keras']}, NumPy {ctx['numpy']}, Python {ctx['python']}",
+        f"CPU: {ctx['cpu']}, {ctx['cpu_count']} cores; GPU: {gpus}",
+        f"run: {s.get('mode', '?')}, {s.get('steps', '?')} steps of batch 100 per round, {s.get('rounds', '?')} timed rounds "
+        f"after {s.get('warmup_rounds', '?')} warm-up; peak RSS {_num(rss, '.0f')} MiB; pytest-benchmark JSON: {ctx['benchmark_json']}",
+    ]
+
+
+RATIOS = ("ratio_vs_tf1_feed_dict", "ratio_vs_numpy_floor")
+STABLE_WITHIN = 0.20  # the issue's bar: two full runs agree within 20% on every ratio
+
+
+def load_previous(path: str) -> list[dict[str, Any]]:
+    """The cases of an earlier `--format json` report; a clear error for anything else."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            cases = json.load(f)["cases"]
+        if not all({"style", "idiom", "device", *RATIOS} <= set(c) for c in cases):
+            raise KeyError("a case lacks style/idiom/device/ratios")
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read it ({exc.strerror})") from exc
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a report of `tfparity bench --format json` ({exc}); write one with --format json -o FILE") from exc
+    return cases
+
+
+def ratio_drift(rows: list[dict[str, Any]], previous: list[dict[str, Any]], source: str) -> dict[str, Any]:
+    """How much every ratio moved against the previous run: new/old - 1, per case and ratio."""
+    before = {(c["style"], c["idiom"], c["device"]): c for c in previous}
+    changes = []
+    for r in rows:
+        old = before.get((r["style"], r["idiom"], r["device"]))
+        own = {"ratio_vs_tf1_feed_dict": idioms.BASELINE, "ratio_vs_numpy_floor": idioms.FLOOR}
+        for ratio in RATIOS:
+            if (r["style"], r["idiom"]) == own[ratio]:
+                continue  # 1.0 by definition
+            if old and r.get(ratio) and old.get(ratio):
+                changes.append({"case": case_id(r["style"], r["idiom"], r["device"]), "ratio": ratio, "change": r[ratio] / old[ratio] - 1})
+    unstable = [c for c in changes if abs(c["change"]) > STABLE_WITHIN]
+    return {"previous": source, "compared": len(changes), "within": STABLE_WITHIN, "beyond": unstable,
+            "largest": max(changes, key=lambda c: abs(c["change"]), default=None)}
+
+
+def drift_lines(drift: dict[str, Any]) -> list[str]:
+    largest = drift["largest"]
+    if largest is None:
+        return [f"against {drift['previous']}: no ratio to compare (no case passed in both runs)"]
+    lines = [f"against {drift['previous']}: {drift['compared']} ratios compared, largest change {largest['change']:+.0%} "
+             f"({largest['case']}, {largest['ratio']}); all within {drift['within']:.0%}: {'yes' if not drift['beyond'] else 'no'}"]
+    lines += [f"moved beyond {drift['within']:.0%}: {c['case']} {c['ratio']} {c['change']:+.0%}" for c in drift["beyond"]]
+    return lines
+
+
+def notes(report: dict[str, Any]) -> list[str]:
+    rows = report["cases"]
+    target = next((r["target_steps"] for r in rows if r["target_steps"]), None)
+    out = [
+        "ms/step: steady state, median over rounds (first step, which carries tracing and graph set-up, left out; "
+        "IQR over the same rounds). x columns: ms/step over TF1 feed_dict's on the same device and over the NumPy floor's.",
+        f"time to {report['context'].get('target_accuracy') or idioms.TARGET_ACCURACY:g}: wall seconds of a fresh run of "
+        f"{target or 'N'} steps (the fewest, in tens, that reach it), graph building or tracing and the test evaluation included.",
+    ]
+    if "ratio_drift" in report:
+        out += drift_lines(report["ratio_drift"])
+    for r in rows:
+        if r["status"] != "passed" and r["message"]:
+            out.append(f"{r['status'].upper()} {case_id(r['style'], r['idiom'], r['device'])}: {r['message']}")
+    return out
+
+
+# --- plots ------------------------------------------------------------------------------------
+
+
+def plot(report: dict[str, Any], out_dir: str) -> list[str]:
+    """ms_per_step.png (median bars, IQR whiskers) and loss_curves.png (every case on one axis)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    done = [r for r in report["cases"] if r["ms_per_step_median"] is not None]
+    labels = [case_id(r["style"], r["idiom"], r["device"]) for r in done]
+    written = []
+
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(done) + 1.5))
+    medians = [r["ms_per_step_median"] for r in done]
+    spread = [[r["ms_per_step_median"] - r["ms_per_step_q1"] for r in done], [r["ms_per_step_q3"] - r["ms_per_step_median"] for r in done]]
+    bars = ax.barh(labels, medians, xerr=spread, capsize=3, color=["tab:green" if r["device"] == "gpu" else "tab:blue" for r in done])
+    _plain_log_axis(ax, "x")
+    ax.bar_label(bars, labels=[f"{m:.3g}" for m in medians], padding=4, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("ms per training step (median, whiskers: interquartile range over rounds; log scale)")
+    ax.set_title("Steady-state step time per style and idiom")
+    written.append(_save(fig, Path(out_dir) / "ms_per_step.png"))
+
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for label, r in zip(labels, done):
+        if len(r["losses"]) == r["steps"]:
+            ax.plot(r["loss_steps"], r["losses"], label=label, linewidth=1, alpha=0.7)
+        elif r["losses"]:  # keras with steps_per_execution logs once per call: points, not a line
+            ax.plot(r["loss_steps"], r["losses"], "o", label=label, markersize=4)
+    _plain_log_axis(ax, "y")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("training loss (batch, before the update)")
+    ax.set_title("Training loss of every style (same batch plan: the curves should coincide)")
+    ax.legend(fontsize=7)
+    written.append(_save(fig, Path(out_dir) / "loss_curves.png"))
+    plt.close("all")
+    return written
+
+
+def _plain_log_axis(ax, which: str) -> None:
+    """Log scale with ticks at 1, 2, 5 x 10^k written as plain numbers (0.2, not 2x10^-1)."""
+    import matplotlib.ticker
+
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
+def _save(fig, path: Path) -> str:
+    """Write the PNG atomically: a reader never sees half a file."""
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fig.savefig(tmp, format="png", dpi=110)
+    os.replace(tmp, path)
+    return str(path)
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    cases = idioms.select(args.styles, args.idioms, args.devices)  # unknown names: ValueError, exit 2
+    idioms.bench_settings(not args.quick, args.steps, args.rounds)  # a length that cannot be timed: ValueError, exit 2
+    previous = load_previous(args.previous) if args.previous else None  # checked before the long run
+    suite = run_suite(args, total_cases=len(cases))
+    if suite.benchmark_json is None and not suite.outcomes:  # pytest stopped before running any case
+        sys.stderr.write(suite.output)
+        print(f"tfparity bench: pytest exited with status {suite.returncode} and ran no case", file=sys.stderr)
+        return suite.returncode or 1
+    report = build_report(cases, suite, args.benchmark_json)
+    if previous is not None:
+        report["ratio_drift"] = ratio_drift(report["cases"], previous, args.previous)
+    cli.write_output(render(report, args.format), args.output)
+    if args.plot:
+        for path in plot(report, args.plot):
+            print(f"tfparity bench: wrote {path}", file=sys.stderr)
+    failed = [r for r in report["cases"] if r["status"] in ("failed", "error")]
+    if failed or suite.returncode != 0:
+        sys.stderr.write(failure_excerpt(suite.output))
+        print(f"tfparity bench: {len(failed)} case(s) failed; pytest exited with status {suite.returncode}", file=sys.stderr)
+        return suite.returncode or 1
+    return 0
+
+
+def failure_excerpt(output: str) -> str:
+    """pytest's FAILURES/ERRORS sections (the tracebacks), or its whole output when it has none."""
+    start = min((i for i in (output.find("= FAILURES ="), output.find("= ERRORS =")) if i >= 0), default=-1)
+    if start < 0:
+        return output
+    return output[output.rfind("\n", 0, start) + 1:]

@@ -1,0 +1,124 @@
+"""pytest options, fixtures and pytest-benchmark hooks of the benchmark suite (bench_styles.py).
+
+Plain `pytest` (and `pytest benchmarks/`) runs the quick suite that CI can afford;
+`--bench-full` (what `tfparity bench` runs without `--quick`) runs the full-length one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+
+import pytest
+
+from benchmarks import idioms
+from benchmarks.idioms import FULL, QUICK, TARGET_ACCURACY, TARGET_SEARCH_STEPS, BenchSettings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tfparity bench", "tfparity benchmark suite (benchmarks/bench_styles.py)")
+    group.addoption("--bench-full", action="store_true", help=f"full length ({FULL.steps} steps x {FULL.rounds} rounds per case) instead of quick ({QUICK.steps} x {QUICK.rounds})")
+    group.addoption("--bench-steps", type=int, default=None, help="training steps per round (overrides the mode's)")
+    group.addoption("--bench-rounds", type=int, default=None, help="timed rounds per case (overrides the mode's)")
+    group.addoption("--bench-style", action="append", default=[], help="run only this style (repeatable, or comma-separated)")
+    group.addoption("--bench-idiom", action="append", default=[], help="run only this idiom (repeatable, or comma-separated)")
+    group.addoption("--bench-device", action="append", default=[], help="run only this device, cpu or gpu (repeatable)")
+    group.addoption("--bench-data-dir", default=None, help="MNIST folder or mnist.npz (default: the usual search, $TFPARITY_DATA_DIR ...)")
+
+
+def option_list(config: pytest.Config, name: str) -> list[str]:
+    return [part.strip() for value in config.getoption(name) for part in value.split(",") if part.strip()]
+
+
+def bench_settings_from(config: pytest.Config) -> BenchSettings:
+    try:
+        return idioms.bench_settings(config.getoption("bench_full"), config.getoption("bench_steps"), config.getoption("bench_rounds"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--bench-steps/--bench-rounds: {exc}") from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    bench_settings_from(config)  # a bad length stops the run here, before any case
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the suite's cases that --bench-style/--bench-idiom/--bench-device leave out."""
+    wanted = {name: option_list(config, f"bench_{name}") for name in ("style", "idiom", "device")}
+    if not any(wanted.values()):
+        return
+    try:
+        chosen = {(i.style, i.name, d) for i, d in idioms.select(wanted["style"], wanted["idiom"], wanted["device"])}
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        is_case = {"style", "idiom", "device"} <= set(params)
+        (drop if is_case and (params["style"], params["idiom"], params["device"]) not in chosen else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def bench_settings(pytestconfig: pytest.Config) -> BenchSettings:
+    return bench_settings_from(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def bench_data(pytestconfig: pytest.Config):
+    from compat import load_dataset
+
+    return load_dataset("mnist", pytestconfig.getoption("bench_data_dir"))
+
+
+@pytest.fixture(scope="session")
+def tf1_reference(bench_data):
+    """`reference(config)`: the TF1 feed_dict run on the CPU for `config`, trained once per session."""
+    from tf1_graph import graph_style
+
+    cache = {}
+
+    def reference(config):
+        config = config.replace(device="cpu")
+        if config not in cache:
+            cache[config] = graph_style.train(bench_data, config)
+        return cache[config]
+
+    return reference
+
+
+@pytest.fixture(scope="session")
+def accuracy_target(bench_data) -> tuple[int, float]:
+    """(steps, accuracy): the fewest steps (in tens) at which the model reaches TARGET_ACCURACY.
+
+    Found once with the NumPy floor; every idiom trains to the same weights on the same plan.
+    """
+    from benchmarks import numpy_floor
+    from compat import TrainConfig
+
+    found = numpy_floor.steps_to_accuracy(bench_data, TrainConfig(steps=TARGET_SEARCH_STEPS), TARGET_ACCURACY)
+    if found is None:
+        pytest.fail(f"the model never reached test accuracy {TARGET_ACCURACY} within {TARGET_SEARCH_STEPS} steps: is this MNIST?")
+    return found
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
+    """Versions and hardware behind the numbers, into pytest-benchmark's JSON."""
+    from compat.devices import environment
+
+    machine_info["tfparity"] = environment()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output_json: dict) -> None:
+    from compat.devices import peak_rss_mib
+
+    output_json["tfparity"] = {
+        "settings": asdict(bench_settings_from(config)),
+        "target_accuracy": TARGET_ACCURACY,
+        "peak_rss_mib": peak_rss_mib(),
+    }

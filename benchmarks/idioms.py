@@ -1,0 +1,116 @@
+"""The benchmark cases: every style in the idioms people really write it in, and the floor.
+
+Each idiom is a documented way to write its style, never a strawman: the default is what the
+tutorials and guides show, the tuned ones are what their performance guides recommend. All
+honour `train(data, config) -> RunResult` on the shared batch plan, so they train to the same
+weights and the suite can hold each one to the TF1 reference's accuracy.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Iterable
+
+from benchmarks import numpy_floor
+from benchmarks.styles import TrainFn
+from tf1_graph import graph_style
+from tf2_eager import eager_style, function_style, keras_style
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """How long the suite runs: plain `pytest` runs QUICK, `tfparity bench` FULL unless --quick."""
+
+    mode: str
+    steps: int  # training steps per round (batch 100: 1000 steps is the TF1 tutorial's run)
+    rounds: int  # timed rounds behind each median
+    warmup_rounds: int  # untimed rounds first: imports, kernel caches, allocator
+
+
+QUICK = BenchSettings(mode="quick", steps=200, rounds=3, warmup_rounds=1)
+FULL = BenchSettings(mode="full", steps=1000, rounds=10, warmup_rounds=1)
+TARGET_ACCURACY = 0.91  # the "time to 0.91" column: the tutorial model's usual MNIST mark
+TARGET_SEARCH_STEPS = 3000  # how far the search for the target's step count may go
+
+def bench_settings(full: bool, steps: int | None = None, rounds: int | None = None) -> BenchSettings:
+    """FULL or QUICK, with `steps`/`rounds` overriding; ValueError for lengths that cannot be timed."""
+    base = FULL if full else QUICK
+    steps, rounds = steps or base.steps, rounds or base.rounds
+    if steps <= STEPS_PER_CALL or rounds < 1:
+        # The tuned idioms run STEPS_PER_CALL steps per call: fewer steps leave them no steady state to time.
+        raise ValueError(f"steps must exceed {STEPS_PER_CALL} and rounds be at least 1, got steps={steps} and rounds={rounds}")
+    return BenchSettings(mode=base.mode, steps=steps, rounds=rounds, warmup_rounds=base.warmup_rounds)
+
+
+# Steps per Session.run (TF1 in-graph) and per execution (keras.fit): 100 divides the quick
+# (200) and full (1000) step counts, and beyond it the per-call overhead is small
+# next to the steps themselves.
+STEPS_PER_CALL = 100
+
+
+@dataclass(frozen=True)
+class Idiom:
+    style: str
+    name: str
+    train: TrainFn
+    summary: str
+    devices: tuple[str, ...] = ("cpu", "gpu")
+
+    @property
+    def key(self) -> str:
+        return f"{self.style}/{self.name}"
+
+
+IDIOMS: tuple[Idiom, ...] = (
+    Idiom("tf1_graph", "feed_dict", graph_style.train,
+          "the TF1 tutorial: placeholders and one Session.run with a feed_dict per step"),
+    Idiom("tf1_graph", "in_graph", functools.partial(graph_style.train_in_graph, steps_per_run=STEPS_PER_CALL),
+          f"data preloaded into graph variables, {STEPS_PER_CALL} steps per Session.run in a tf.while_loop"),
+    Idiom("eager", "gradient_tape", eager_style.train,
+          "the TF2 tutorial: GradientTape and optimizer.apply_gradients, one Python call per op"),
+    Idiom("function", "per_step", function_style.train,
+          "the tf.function guide: one compiled step per batch, called from a Python loop"),
+    Idiom("function", "whole_epoch", functools.partial(function_style.train_whole_epoch, jit_compile=False),
+          "every batch pre-stacked as [steps, batch, 784]; the whole loop in one tf.function call"),
+    Idiom("function", "whole_epoch_xla", functools.partial(function_style.train_whole_epoch, jit_compile=True),
+          "the same, compiled by XLA (jit_compile=True)"),
+    Idiom("keras_fit", "default", keras_style.train,
+          "model.compile() with its defaults, then model.fit()"),
+    Idiom("keras_fit", "steps_per_execution", functools.partial(keras_style.train, steps_per_execution=STEPS_PER_CALL),
+          f"compile(steps_per_execution={STEPS_PER_CALL}): {STEPS_PER_CALL} steps per call into the compiled train function"),
+    Idiom(numpy_floor.STYLE, "floor", numpy_floor.train,
+          "the same step in float32 NumPy, no framework: the floor every ratio is read against", devices=("cpu",)),
+)
+
+BASELINE = ("tf1_graph", "feed_dict")  # what users migrate from: every ratio "vs TF1" is against it
+FLOOR = (numpy_floor.STYLE, "floor")
+DEVICES = ("cpu", "gpu")
+
+
+def get(style: str, name: str) -> Idiom:
+    for idiom in IDIOMS:
+        if (idiom.style, idiom.name) == (style, name):
+            return idiom
+    raise KeyError(f"no idiom {style}/{name}; known: {[i.key for i in IDIOMS]}")
+
+
+def select(styles: Iterable[str] | None = None, idioms: Iterable[str] | None = None, devices: Iterable[str] | None = None) -> list[tuple[Idiom, str]]:
+    """The (idiom, device) cases that match every filter (None or empty: no filter).
+
+    Unknown names raise ValueError listing the known ones, so a typo never selects nothing.
+    """
+    styles, idioms, devices = (set(x) if x else None for x in (styles, idioms, devices))
+    for given, known, what in (
+        (styles, {i.style for i in IDIOMS}, "style"),
+        (idioms, {i.name for i in IDIOMS}, "idiom"),
+        (devices, set(DEVICES), "device"),
+    ):
+        if given and given - known:
+            raise ValueError(f"unknown {what}(s) {sorted(given - known)}; choose from {sorted(known)}")
+    return [
+        (idiom, device)
+        for idiom in IDIOMS
+        for device in idiom.devices
+        if (not styles or idiom.style in styles) and (not idioms or idiom.name in idioms) and (not devices or device in devices)
+    ]

@@ -1,0 +1,164 @@
+"""The NumPy floor: the same softmax-regression step with no framework at all.
+
+Forward pass, loss, hand-written gradient and update in float32 NumPy, one batch of the
+shared batch plan per step: what a step costs when nothing but the arithmetic (and the
+batch gather the `feed_dict` styles also pay) is left. The benchmark suite reports every
+style as a ratio against this floor. It honours the same `train(data, config) -> RunResult`
+contract, so it trains to the TF1 weights (to float32 rounding) and its accuracy is checked
+like any style's.
+
+Stages line up with the style modules (`# %% stage: ...`); only the loss stage has more to
+say, because the gradient that TensorFlow derives is written out here.
+
+NumPy's BLAS runs on one thread here. A batch-100 step is about 1.6 MFLOP, too little to
+split: OpenBLAS' worker threads only add synchronisation, and when another process shares
+the cores their spin-waiting made steps 10 to 50 times slower and erratic (measured on the
+2-core CI machines). One thread is the faster, steadier floor.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from compat import Datasets, RunResult, TrainConfig, accuracy, initial_weights, iterate_batches, make_batch_plan, step_timing
+
+STYLE = "numpy"
+
+
+# %% stage: data
+def make_inputs(data: Datasets, config: TrainConfig):
+    """The shared batch plan, gathered per step exactly as the `feed_dict` styles gather it."""
+    if config.device != "cpu":
+        raise ValueError(f"the NumPy floor runs on the CPU only, got device={config.device!r}")
+    plan = make_batch_plan(data.train.num_examples, config.batch_size, config.steps, config.seed)
+    return plan, iterate_batches(plan, data.train.images, data.train.one_hot)
+
+
+# %% stage: model
+def build_model(init: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {name: value.copy() for name, value in init.items()}
+
+
+def forward(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    return x @ params["W"] + params["b"]
+
+
+# %% stage: loss
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def loss_and_logit_grad(logits: np.ndarray, labels: np.ndarray, form: str) -> tuple[np.float32, np.ndarray]:
+    """The loss of `form` and its gradient with respect to the logits.
+
+    The stable forms use the closed form (softmax - labels), scaled by 1/batch for `mean`.
+    `tutorial` follows TensorFlow's chain rule through `log(softmax)` instead, so that a
+    probability that underflows to 0 turns into NaN here exactly as it does in TF1.
+    """
+    probs = softmax(logits)
+    if form == "tutorial":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loss = -np.sum(labels * np.log(probs), dtype=np.float32)
+            grad_probs = -labels / probs
+            grad = probs * (grad_probs - np.sum(grad_probs * probs, axis=1, keepdims=True))
+        return loss, grad.astype(np.float32)
+    log_probs = logits - logits.max(axis=1, keepdims=True)
+    log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
+    per_example = -np.sum(labels * log_probs, axis=1)
+    grad = probs - labels
+    if form == "mean":
+        return np.float32(per_example.mean(dtype=np.float32)), grad / np.float32(logits.shape[0])
+    return np.float32(per_example.sum(dtype=np.float32)), grad
+
+
+# %% stage: optimizer
+class Adam:
+    """TF1 `AdamOptimizer`'s update (epsilon outside the square root, bias correction in the step size)."""
+
+    def __init__(self, config: TrainConfig, params: dict[str, np.ndarray]):
+        self.config = config
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self.t = 0
+
+    def apply(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        c = self.config
+        self.t += 1
+        step_size = np.float32(c.learning_rate * np.sqrt(1 - c.adam_beta2**self.t) / (1 - c.adam_beta1**self.t))
+        b1, b2 = np.float32(c.adam_beta1), np.float32(c.adam_beta2)
+        for name, grad in grads.items():
+            self.m[name] = b1 * self.m[name] + (1 - b1) * grad
+            self.v[name] = b2 * self.v[name] + (1 - b2) * grad * grad
+            params[name] -= step_size * self.m[name] / (np.sqrt(self.v[name]) + np.float32(c.adam_epsilon))
+
+
+class SGD:
+    def __init__(self, config: TrainConfig, params: dict[str, np.ndarray]):
+        self.learning_rate = np.float32(config.learning_rate)
+
+    def apply(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        for name, grad in grads.items():
+            params[name] -= self.learning_rate * grad
+
+
+def make_optimizer(config: TrainConfig, params: dict[str, np.ndarray]) -> SGD | Adam:
+    return SGD(config, params) if config.optimizer == "sgd" else Adam(config, params)
+
+
+# %% stage: train step
+def train_step(params: dict[str, np.ndarray], optimizer: SGD | Adam, images: np.ndarray, labels: np.ndarray, loss_form: str) -> np.float32:
+    """Forward, loss, backward (written out: dW = x^T dlogits, db = sum of dlogits), update."""
+    loss, grad_logits = loss_and_logit_grad(forward(params, images), labels, loss_form)
+    optimizer.apply(params, {"W": images.T @ grad_logits, "b": grad_logits.sum(axis=0)})
+    return loss
+
+
+# %% stage: loop
+def train(data: Datasets, config: TrainConfig) -> RunResult:
+    t_begin = time.perf_counter()
+    plan, batches = make_inputs(data, config)
+    params = build_model(initial_weights(config))
+    optimizer = make_optimizer(config, params)
+    losses = np.empty(config.steps, dtype=np.float32)
+    with threadpool_limits(limits=1, user_api="blas"):
+        t_start = t_first = time.perf_counter()
+        for step, (batch_xs, batch_ys) in enumerate(batches):
+            losses[step] = train_step(params, optimizer, batch_xs, batch_ys, config.loss)
+            if step == 0:
+                t_first = time.perf_counter()
+        t_end = time.perf_counter()
+    test_accuracy = evaluate(params, data.test.images, data.test.labels)
+    first_ms, ms_per_step = step_timing(t_start, t_first, t_end, config.steps)
+    return RunResult(
+        style=STYLE, config=config, weights=params, losses=losses, test_accuracy=test_accuracy,
+        steps=config.steps, seconds=time.perf_counter() - t_begin, ms_per_step=ms_per_step,
+        plan_fingerprint=plan.fingerprint, device="cpu", extra={"first_step_ms": first_ms},
+    )
+
+
+def steps_to_accuracy(data: Datasets, config: TrainConfig, target: float, every: int = 10) -> tuple[int, float] | None:
+    """The first multiple of `every` steps (up to `config.steps`) whose test accuracy reaches `target`.
+
+    Returns (steps, accuracy), or None when `config.steps` are not enough. Every style follows
+    the same batch plan to the same weights, so the step count found here holds for all of them.
+    """
+    _, batches = make_inputs(data, config)
+    params = build_model(initial_weights(config))
+    optimizer = make_optimizer(config, params)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for step, (batch_xs, batch_ys) in enumerate(batches, start=1):
+            train_step(params, optimizer, batch_xs, batch_ys, config.loss)
+            if step % every == 0:
+                reached = evaluate(params, data.test.images, data.test.labels)
+                if reached >= target:
+                    return step, reached
+    return None
+
+
+# %% stage: evaluate
+def evaluate(params: dict[str, np.ndarray], images: np.ndarray, labels: np.ndarray) -> float:
+    return accuracy(forward(params, images), labels)

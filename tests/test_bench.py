@@ -1,0 +1,318 @@
+"""`tfparity bench` and the benchmark suite's machinery: report, plots, failures, gating, devices.
+
+The suite's own cases run under plain `pytest` (benchmarks/bench_styles.py, quick mode); these
+tests drive it the way users do, through `tfparity bench` and pytest-benchmark's options, in
+child processes, on a few cheap cases.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ISSUE_COLUMNS = ["style", "idiom", "device", "ms/step median", "IQR", "examples/s", "first step ms", "time to 0.91 s",
+                 "x TF1 feed_dict", "x NumPy floor", "test acc", "rounds"]
+
+
+def data_path(mnist) -> str:
+    return str(Path(mnist.source).resolve())  # the children run in other folders
+
+
+def run_child(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(extra_env or {})}
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def tfparity_bench(*args: str, cwd: Path, data_dir: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    # 120 steps (the fewest allowed), 2 rounds: the machinery under test, not the timings.
+    return run_child(["-m", "benchmarks", "bench", "--quick", "--steps", "120", "--rounds", "2", "--data-dir", data_dir, *args],
+                     cwd=cwd, extra_env=extra_env)
+
+
+@pytest.fixture(scope="module")
+def bench_run(mnist, tmp_path_factory):
+    """One `tfparity bench` run: TF1 feed_dict and the NumPy floor, GPUs hidden, JSON report, plots, a saved baseline."""
+    tmp = tmp_path_factory.mktemp("bench")
+    store = tmp / "storage"
+    proc = tfparity_bench(
+        "--idioms", "feed_dict", "floor", "--format", "json", "-o", str(tmp / "report.json"),
+        "--plot", str(tmp / "plots"), "--benchmark-json", str(tmp / "pytest-benchmark.json"),
+        "--", f"--benchmark-storage=file://{store}", "--benchmark-save=baseline",
+        cwd=tmp, data_dir=data_path(mnist), extra_env={"CUDA_VISIBLE_DEVICES": "-1"},  # force the no-GPU path
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return {"tmp": tmp, "store": store, "proc": proc,
+            "report": json.loads((tmp / "report.json").read_text()),
+            "benchmark_json": json.loads((tmp / "pytest-benchmark.json").read_text())}
+
+
+def test_json_report_has_one_object_per_case_with_the_issue_keys(bench_run):
+    cases = {(c["style"], c["idiom"], c["device"]): c for c in bench_run["report"]["cases"]}
+    assert set(cases) == {("tf1_graph", "feed_dict", "cpu"), ("tf1_graph", "feed_dict", "gpu"), ("numpy", "floor", "cpu")}
+    baseline, floor = cases["tf1_graph", "feed_dict", "cpu"], cases["numpy", "floor", "cpu"]
+    for case in (baseline, floor):
+        assert case["status"] == "passed"
+        for key in ("ms_per_step_median", "ratio_vs_tf1_feed_dict", "ratio_vs_numpy_floor", "test_accuracy",
+                    "examples_per_s", "first_step_ms", "time_to_target_s", "ms_per_step_iqr"):
+            assert isinstance(case[key], float) and case[key] >= 0, (key, case[key])
+        assert case["rounds"] == 2
+        assert abs(case["test_accuracy"] - case["reference_test_accuracy"]) <= 0.001
+    assert baseline["ratio_vs_tf1_feed_dict"] == 1.0 and floor["ratio_vs_numpy_floor"] == 1.0
+    assert baseline["ratio_vs_numpy_floor"] == pytest.approx(baseline["ms_per_step_median"] / floor["ms_per_step_median"])
+    assert baseline["examples_per_s"] == pytest.approx(100 * 1e3 / baseline["ms_per_step_median"])
+
+
+def test_gpu_cases_skip_with_the_reason_when_gpus_are_hidden(bench_run):
+    gpu = next(c for c in bench_run["report"]["cases"] if c["device"] == "gpu")
+    assert gpu["status"] == "skipped" and "no GPU visible" in gpu["message"] and gpu["ms_per_step_median"] is None
+
+
+def test_report_carries_its_context(bench_run):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    ctx = bench_run["report"]["context"]
+    assert (ctx["tensorflow"], ctx["keras"], ctx["numpy"]) == (tf.__version__, keras.__version__, np.__version__)
+    assert ctx["python"] == sys.version.split()[0] and ctx["cpu"] and ctx["cpu_count"] == os.cpu_count()
+    assert ctx["peak_rss_mib"] > 0 and ctx["settings"] == {"mode": "quick", "steps": 120, "rounds": 2, "warmup_rounds": 1}
+    assert ctx["gpus"] == [] or all({"name", "driver"} <= set(g) for g in ctx["gpus"])
+
+
+def test_pytest_benchmark_json_is_kept_with_extra_info(bench_run):
+    benchmarks = bench_run["benchmark_json"]["benchmarks"]
+    assert len(benchmarks) == 2
+    for bench in benchmarks:
+        assert bench["stats"]["rounds"] == 2
+        info = bench["extra_info"]
+        for key in ("test_accuracy", "max_abs_dw", "steps", "device", "first_step_ms", "examples_per_s", "time_to_target_s"):
+            assert key in info, key
+        assert info["steps"] == 120 and info["device"] == "cpu" and info["max_abs_dw"] <= 1e-5
+    assert bench_run["benchmark_json"]["machine_info"]["tfparity"]["tensorflow"]
+
+
+def render_from_kept_json(bench_run, fmt: str) -> str:
+    from benchmarks import bench, idioms
+
+    cases = idioms.select(idioms=["feed_dict", "floor"])
+    outcomes = {bench.case_id(c["style"], c["idiom"], c["device"]): (c["status"], c["message"]) for c in bench_run["report"]["cases"]}
+    suite = bench.SuiteRun(returncode=0, output="", outcomes=outcomes, benchmark_json=bench_run["benchmark_json"])
+    return bench.render(bench.build_report(cases, suite, "kept.json"), fmt)
+
+
+def test_table_shows_every_issue_column_and_case(bench_run):
+    table = render_from_kept_json(bench_run, "table")
+    header = next(line for line in table.splitlines() if line.startswith("style"))
+    for column in ISSUE_COLUMNS:
+        assert column in header, column
+    assert re.search(r"^tf1_graph\s+feed_dict\s+cpu\s+[\d.]+\s", table, re.M)
+    assert re.search(r"^numpy\s+floor\s+cpu\s+[\d.]+\s.*passed$", table, re.M)
+    assert re.search(r"^tf1_graph\s+feed_dict\s+gpu\s+.*skipped$", table, re.M)
+    assert "TensorFlow " in table and "peak RSS" in table and "cores" in table
+
+
+def test_markdown_is_a_github_table(bench_run):
+    markdown = render_from_kept_json(bench_run, "markdown")
+    lines = markdown.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| style"))
+    assert re.fullmatch(r"\|(-+\|)+", lines[header + 1].replace(":", "-").replace(" ", ""))
+    assert all(column in lines[header] for column in ISSUE_COLUMNS)
+    assert lines[0].startswith("- TensorFlow ")
+
+
+def test_plots_are_valid_pngs(bench_run):
+    import matplotlib.image
+    from PIL import Image
+
+    for name in ("ms_per_step.png", "loss_curves.png"):
+        path = bench_run["tmp"] / "plots" / name
+        assert path.read_bytes()[:8] == PNG_SIGNATURE, name
+        with Image.open(path) as image:
+            image.verify()
+        pixels = matplotlib.image.imread(path)
+        assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.shape[1] > 100
+        assert pixels.std() > 0  # not a blank canvas
+
+
+def test_a_failed_case_shows_as_failed_and_exits_non_zero(mnist, tmp_path):
+    # A floor that quietly trains at 1% of the learning rate: fast, and wrong.
+    (tmp_path / "wrong_floor.py").write_text(textwrap.dedent("""
+        import benchmarks.numpy_floor as floor
+        _train = floor.train
+        floor.train = lambda data, config: _train(data, config.replace(learning_rate=config.learning_rate * 0.01))
+    """))
+    proc = tfparity_bench("--idioms", "floor", "--rounds", "1", "--benchmark-json", str(tmp_path / "b.json"), "--", "-p", "wrong_floor",
+                          cwd=tmp_path, data_dir=data_path(mnist), extra_env={"PYTHONPATH": str(tmp_path)})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert re.search(r"^numpy\s+floor\s+cpu\s.*FAILED$", proc.stdout, re.M), proc.stdout
+    assert "FAILED numpy-floor-cpu: AssertionError: numpy/floor on cpu: test accuracy" in proc.stdout
+    assert "1 case(s) failed" in proc.stderr and "AssertionError" in proc.stderr
+
+
+def test_ratio_drift_against_a_previous_report(tmp_path):
+    from benchmarks import bench
+
+    def case(style, idiom, vs_tf1, vs_floor):
+        return {"style": style, "idiom": idiom, "device": "cpu", "ratio_vs_tf1_feed_dict": vs_tf1, "ratio_vs_numpy_floor": vs_floor}
+
+    before = [case("tf1_graph", "feed_dict", 1.0, 4.0), case("eager", "gradient_tape", 7.0, 28.0), case("numpy", "floor", 0.25, 1.0)]
+    now = [case("tf1_graph", "feed_dict", 1.0, 4.4), case("eager", "gradient_tape", 9.1, 30.0), case("numpy", "floor", 0.25, 1.0)]
+    (tmp_path / "before.json").write_text(json.dumps({"context": {}, "cases": before}))
+    drift = bench.ratio_drift(now, bench.load_previous(str(tmp_path / "before.json")), "before.json")
+    assert drift["compared"] == 4  # the baseline's own x TF1 and the floor's own x floor are 1 by definition
+    assert [(c["case"], c["ratio"]) for c in drift["beyond"]] == [("eager-gradient_tape-cpu", "ratio_vs_tf1_feed_dict")]
+    assert drift["largest"]["change"] == pytest.approx(0.3)
+    lines = bench.drift_lines(drift)
+    assert "largest change +30%" in lines[0] and "all within 20%: no" in lines[0]
+    (tmp_path / "other.json").write_text(json.dumps({"benchmarks": []}))
+    with pytest.raises(ValueError, match=r"other\.json: not a report of `tfparity bench --format json`"):
+        bench.load_previous(str(tmp_path / "other.json"))
+
+
+def test_run_lengths_that_leave_nothing_to_time_are_refused():
+    from benchmarks import idioms
+
+    assert idioms.bench_settings(full=True) == idioms.FULL and idioms.bench_settings(full=False, rounds=5).rounds == 5
+    with pytest.raises(ValueError, match=f"steps must exceed {idioms.STEPS_PER_CALL}"):
+        idioms.bench_settings(full=False, steps=idioms.STEPS_PER_CALL)  # keras would have one call, no steady state
+
+
+def test_unknown_filter_names_are_rejected_before_running(tmp_path):
+    proc = run_child(["-m", "benchmarks", "bench", "--idioms", "whole_epoc"], cwd=tmp_path)
+    assert proc.returncode == 2 and "unknown idiom(s) ['whole_epoc']" in proc.stderr
+
+
+# --- regression gating: pytest-benchmark's --benchmark-save / --benchmark-compare-fail ------------
+
+TINY_BENCHMARK = """
+import os, time
+
+def test_sleep(benchmark):
+    benchmark.pedantic(time.sleep, args=(float(os.environ["DELAY_S"]),), rounds=5, warmup_rounds=1)
+"""
+
+
+def test_compare_fail_passes_on_equal_runs_and_trips_on_a_slowdown(tmp_path):
+    (tmp_path / "test_tiny.py").write_text(TINY_BENCHMARK)
+    storage = f"--benchmark-storage=file://{tmp_path / 'storage'}"
+
+    def pytest_run(delay: float, *options: str) -> subprocess.CompletedProcess:
+        return run_child(["-m", "pytest", "test_tiny.py", "-p", "no:cacheprovider", storage, *options],
+                         cwd=tmp_path, extra_env={"DELAY_S": str(delay)}, timeout=120)
+
+    saved = pytest_run(0.02, "--benchmark-save=baseline")
+    assert saved.returncode == 0, saved.stdout
+    assert len(list((tmp_path / "storage").glob("*/0001_baseline.json"))) == 1
+    gate = ("--benchmark-compare=0001", "--benchmark-compare-fail=median:50%")
+    equal = pytest_run(0.02, *gate)
+    assert equal.returncode == 0, equal.stdout
+    slower = pytest_run(0.1, *gate)
+    assert slower.returncode == 1, slower.stdout
+    assert "Performance has regressed" in slower.stdout + slower.stderr
+
+
+def test_compare_fail_gates_the_real_suite_against_a_saved_baseline(bench_run, mnist):
+    # bench_run saved 0001_baseline from `tfparity bench ... -- --benchmark-save=baseline`;
+    # now the same case with 5 ms planted in every NumPy step must trip the gate.
+    tmp = bench_run["tmp"]
+    (tmp / "slow_floor.py").write_text(textwrap.dedent("""
+        import time
+        import benchmarks.numpy_floor as floor
+        _step = floor.train_step
+        def slow_step(*args, **kwargs):
+            time.sleep(0.005)
+            return _step(*args, **kwargs)
+        floor.train_step = slow_step
+    """))
+    proc = run_child(
+        ["-m", "pytest", str(REPO / "benchmarks" / "bench_styles.py"), "-p", "no:cacheprovider", "-p", "slow_floor",
+         "--bench-idiom=floor", "--bench-device=cpu", "--bench-steps=120", "--bench-rounds=2", f"--bench-data-dir={data_path(mnist)}",
+         f"--benchmark-storage=file://{bench_run['store']}", "--benchmark-compare=0001", "--benchmark-compare-fail=median:50%"],
+        cwd=tmp, extra_env={"PYTHONPATH": str(tmp)},
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert re.search(r"Performance has regressed:\s+.*numpy-floor-cpu", proc.stdout + proc.stderr), proc.stdout
+
+
+# --- devices ------------------------------------------------------------------------------------
+
+FORCED_DEVICE_CHILD = """
+import sys
+import tensorflow as tf
+
+# Two logical CPUs; the styles' "gpu" now resolves to the second one. Everything from
+# TrainConfig(device="gpu") down to each style's tf.device scope runs as it would on a GPU.
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from compat import devices
+from tf1_graph import graph_style
+from tf2_eager import eager_style, function_style, keras_style
+from benchmarks import placement
+
+def forced(device):
+    return "/CPU:1" if device == "gpu" else devices.tf_device_name(device)
+
+for module in (graph_style, eager_style, function_style, keras_style):
+    module.tf_device_name = forced
+sys.exit(placement.main(["--device", "gpu", "--steps", "5", "--data-dir", sys.argv[1]]))
+"""
+
+
+def placement_report(proc: subprocess.CompletedProcess) -> dict:
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def test_gpu_code_path_places_every_idiom_on_the_selected_device(mnist, tmp_path):
+    report = placement_report(run_child(["-c", FORCED_DEVICE_CHILD, data_path(mnist)], cwd=REPO, extra_env={"TF_CPP_MIN_LOG_LEVEL": "0"}))
+    from benchmarks import idioms
+
+    expected = {i.key for i, _ in idioms.select(devices=["gpu"])}
+    assert set(report) == expected
+    for key, found in report.items():
+        assert found["matmul_devices"] == ["CPU:1"], (key, found)
+        assert found["max_abs_diff_vs_tf1_cpu"] <= 1e-5, (key, found)
+
+
+def test_every_idiom_runs_on_the_gpu_when_one_exists(mnist):
+    from compat.devices import gpu_skip_reason
+
+    reason = gpu_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    report = placement_report(run_child(["-m", "benchmarks.placement", "--device", "gpu", "--data-dir", data_path(mnist)], cwd=REPO))
+    for key, found in report.items():
+        assert found["matmul_devices"] == ["GPU:0"], (key, found)
+
+
+# --- README ---------------------------------------------------------------------------------------
+
+
+def readme_section(name: str) -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    assert begin in text and end in text, f"README.md lacks the {begin} / {end} markers (see /work/readme_parts/bench.md)"
+    return text[text.index(begin) + len(begin):text.index(end)]
+
+
+def test_readme_cpu_results_come_from_a_full_tfparity_bench_run():
+    """The committed table is `tfparity bench --devices cpu --format markdown` output: every CPU case, all passed, full length."""
+    from benchmarks import idioms
+
+    section = readme_section("bench-cpu")
+    assert "| style" in section, "paste the output of: tfparity bench --devices cpu --format markdown"
+    for idiom, _ in idioms.select(devices=["cpu"]):
+        assert re.search(rf"^\| {idiom.style}\s+\| {idiom.name}\s+\| cpu\s+\|.*\| passed\s+\|$", section, re.M), idiom.key
+    assert f"run: full, {idioms.FULL.steps} steps" in section and "TensorFlow " in section
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| style")]
+    assert all(line.split("|")[3].strip() == "cpu" for line in rows), "the CPU table holds CPU rows only"
+    readme_section("bench-gpu")
