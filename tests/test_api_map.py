@@ -1,0 +1,89 @@
+"""The TF1 -> TF2 mapping table (compat/api_map.py) against the installed TensorFlow and the style modules."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import pytest
+
+from benchmarks import styles
+from compat.api_map import MAPPINGS, STAGES, SymbolNotFound, code_only, find_mappings, resolve_symbol, tf_symbols_used
+
+STYLE_SOURCES = {name: inspect.getsource(module) for name, module in styles.MODULES.items()}
+
+
+@pytest.mark.parametrize("mapping", MAPPINGS, ids=lambda m: m.tf1[:50])
+def test_symbols_resolve_and_removed_ones_do_not(mapping):
+    for symbol in mapping.tf1_symbols + mapping.tf2_symbols:
+        resolve_symbol(symbol)  # raises SymbolNotFound naming the symbol
+    for symbol in mapping.removed:
+        with pytest.raises(SymbolNotFound, match=re.escape(symbol)):
+            resolve_symbol(symbol)
+    assert mapping.tf1_symbols or mapping.removed, "a mapping must name its TF1 API, present or removed"
+
+
+@pytest.mark.parametrize("mapping", MAPPINGS, ids=lambda m: m.tf1[:50])
+def test_entries_are_complete(mapping):
+    assert mapping.stage in STAGES
+    assert mapping.why and mapping.tf2 and mapping.docs
+    assert all(url.startswith("https://www.tensorflow.org/") for url in mapping.docs), mapping.docs
+    assert mapping.tf1_code or mapping.tf2_code, "without patterns the mapping can never be found in code"
+    for pattern in mapping.tf1_code + mapping.tf2_code:
+        re.compile(pattern)
+
+
+def test_every_tf_compat_v1_symbol_the_styles_use_has_a_mapping():
+    covered = {symbol for m in MAPPINGS for symbol in m.tf1_symbols}
+    used = {
+        symbol: f"{name}: lines {lines}"
+        for name, source in STYLE_SOURCES.items()
+        for symbol, lines in tf_symbols_used(source, "tf.compat.v1.").items()
+    }
+    assert used, "the TF1 style uses tf.compat.v1: the scan found nothing, so it is broken"
+    missing = {symbol: where for symbol, where in used.items() if symbol not in covered}
+    assert not missing, f"add these to compat/api_map.py MAPPINGS: {missing}"
+
+
+def test_each_mapping_is_exercised_by_a_style_or_cannot_be():
+    """A mapping our styles never use must be one they cannot use: its TF1 API is gone from TF2."""
+    exercised = {m for source in STYLE_SOURCES.values() for m, _ in find_mappings(source)}
+    for mapping in MAPPINGS:
+        if mapping not in exercised:
+            assert mapping.removed and not mapping.tf1_symbols, f"{mapping.tf1} is found in no style module"
+
+
+def test_the_issue_s_mappings_are_in_the_table():
+    def entry(tf1: str):
+        return next(m for m in MAPPINGS if m.tf1.startswith(tf1))
+
+    assert "function argument" in entry("`tf.compat.v1.placeholder`").tf2
+    assert "direct call" in entry("`sess.run(").tf2
+    assert "keras.optimizers.SGD" in entry("`tf.compat.v1.train.GradientDescentOptimizer`").tf2_symbols
+    assert "epsilon" in entry("`tf.compat.v1.train.AdamOptimizer`").why
+    assert entry("`tf.compat.v1.global_variables_initializer").tf2.startswith("nothing")
+    assert "from_logits=True" in entry("`-tf.reduce_sum(y_ * tf.log(tf.nn.softmax").tf2
+
+
+def test_mappings_are_found_in_code_not_in_comments_or_docstrings():
+    prose = '"""Uses tf.compat.v1.placeholder and feed_dict=..."""\n# GradientDescentOptimizer(0.5)\nx = 1\n'
+    assert find_mappings(prose) == []
+    code = 'def f():\n    """Doc."""\n    x = tf.compat.v1.placeholder(tf.float32)  # a comment\n'
+    assert code_only(code).count("\n") == code.count("\n") and "Doc" not in code_only(code)
+    [(mapping, lines)] = find_mappings(code)
+    assert mapping.tf1_symbols == ("tf.compat.v1.placeholder",) and lines == [3]
+
+
+def test_all_of_patterns_need_every_part():
+    """`tf.log(tf.nn.softmax(...))` is one mapping: a log alone is not it."""
+    both = "y = tf.nn.softmax(logits)\nloss = -tf.reduce_sum(labels * tf.math.log(y))\n"
+    assert any("tf.nn.softmax" in m.tf1_symbols for m, _ in find_mappings(both))
+    assert not any("tf.nn.softmax" in m.tf1_symbols for m, _ in find_mappings("loss = tf.math.log(y)\n"))
+
+
+def test_resolve_symbol_reports_tensorflow_s_reason():
+    with pytest.raises(SymbolNotFound, match="not available with Keras 3"):
+        resolve_symbol("tf.compat.v1.layers.dense")
+    with pytest.raises(SymbolNotFound, match="tensorflow.examples.tutorials"):
+        resolve_symbol("tensorflow.examples.tutorials.mnist")
+    assert resolve_symbol("tf.compat.v1.placeholder") is not None

@@ -1,0 +1,276 @@
+"""`tfparity sidebyside`: stage markers cannot rot, stages align, and a real browser shows it.
+
+The browser tests run Debian's headless Chromium (installed by .ci/system-deps) on the HTML
+page and read the rendered geometry back through `--dump-dom`. The screenshot lands in the
+test's tmp folder; `python -m pytest tests/test_sidebyside.py --basetemp=out/pytest` keeps it
+at a known place (`out/pytest/test_browser_*/sidebyside.png`).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import inspect
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from benchmarks import cli, sidebyside, styles
+from benchmarks.sidebyside import StageMarkerError, split_stages
+from compat.api_map import STAGES, tf_symbols_used
+from tf2_eager import eager_style
+
+REPO = Path(__file__).resolve().parents[1]
+REPORT = "benchmarks/reports/tf1_graph_vs_function.md"
+REPORT_STYLES = ["tf1_graph", "function"]
+ALL_STYLES = ["tf1_graph", "eager", "function", "keras_fit"]
+
+
+@pytest.fixture(scope="module")
+def full_view():
+    return sidebyside.build_view(None)
+
+
+# --- stage markers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("style", ALL_STYLES)
+def test_every_style_module_has_every_stage_in_order(style):
+    path = inspect.getsourcefile(styles.MODULES[style])
+    stages = split_stages(Path(path).read_text(), path)
+    assert list(stages) == list(STAGES)
+    assert all(code.text.strip() for code in stages.values()), "a stage with no code"
+
+
+def graph_style_copy(tmp_path: Path, edit) -> Path:
+    """A copy of the real TF1 module with `edit(text) -> text` applied."""
+    source = Path(inspect.getsourcefile(styles.MODULES["tf1_graph"])).read_text()
+    edited = edit(source)
+    assert edited != source, "the edit did not change the module"
+    copy = tmp_path / "graph_style.py"
+    copy.write_text(edited)
+    return copy
+
+
+@pytest.mark.parametrize("stage", ["loss", "train step"])
+def test_a_lost_marker_names_the_file_and_the_stage(tmp_path, stage):
+    copy = graph_style_copy(tmp_path, lambda s: s.replace(f"# %% stage: {stage}\n", ""))
+    with pytest.raises(StageMarkerError, match=rf"{re.escape(str(copy))}: missing stage marker '{stage}'.*in this order: data, model"):
+        split_stages(copy.read_text(), str(copy))
+
+
+def test_reordered_markers_name_the_file_and_both_stages(tmp_path):
+    swap = {"# %% stage: model\n": "# %% stage: loss\n", "# %% stage: loss\n": "# %% stage: model\n"}
+    copy = graph_style_copy(tmp_path, lambda s: re.sub(r"# %% stage: (model|loss)\n", lambda m: swap[m.group(0)], s))
+    with pytest.raises(StageMarkerError, match=rf"{re.escape(str(copy))}: stage markers out of order: 'loss' \(line \d+\) comes before 'model'"):
+        split_stages(copy.read_text(), str(copy))
+
+
+def test_unknown_and_repeated_markers_are_errors(tmp_path):
+    copy = graph_style_copy(tmp_path, lambda s: s.replace("# %% stage: loop\n", "# %% stage: training loop\n"))
+    with pytest.raises(StageMarkerError, match=rf"{re.escape(str(copy))}: unknown stage marker 'training loop'"):
+        split_stages(copy.read_text(), str(copy))
+    copy = graph_style_copy(tmp_path, lambda s: s.replace("# %% stage: loop\n", "# %% stage: loss\n"))
+    with pytest.raises(StageMarkerError, match="stage marker 'loss' appears more than once"):
+        split_stages(copy.read_text(), str(copy))
+
+
+def test_the_command_fails_when_a_style_module_loses_a_marker(tmp_path, monkeypatch, capsys):
+    copy = graph_style_copy(tmp_path, lambda s: s.replace("# %% stage: evaluate\n", ""))
+    spec = importlib.util.spec_from_file_location("broken_graph_style", copy)
+    broken = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(broken)
+    monkeypatch.setitem(styles.MODULES, "tf1_graph", broken)
+    assert cli.main(["sidebyside", "-o", str(tmp_path / "out.md")]) == 2
+    assert f"{copy}: missing stage marker 'evaluate'" in capsys.readouterr().err
+    assert not (tmp_path / "out.md").exists()
+
+
+# --- what the view shows ------------------------------------------------------------------------
+
+
+def test_stages_show_the_real_source(full_view):
+    for style in full_view.styles:
+        source = Path(inspect.getsourcefile(styles.MODULES[style])).read_text().splitlines()
+        for stage in STAGES:
+            code = full_view.stages[stage][style].code
+            assert code.text.splitlines() == source[code.first_line - 1:code.last_line], (style, stage)
+
+
+def test_unchanged_stages_show_the_imported_eager_code(full_view):
+    for stage, names in {"model": ["build_model", "forward"], "loss": ["loss_fn"], "evaluate": ["evaluate"]}.items():
+        source = full_view.stages[stage]["function"]
+        assert source.only_imports and "from tf2_eager.eager_style import" in source.code.text
+        assert [i.style for i in source.imports] == ["eager"] * len(names)
+        assert [i.code.text for i in source.imports] == [inspect.getsource(getattr(eager_style, n)).rstrip("\n") for n in names]
+        assert all(i.reason for i in source.imports), "the '# unchanged: ...' comment is the reader's why"
+    markdown = sidebyside.render(full_view, "markdown")
+    assert "**tf.function**: unchanged from Eager." in markdown
+    assert inspect.getsource(eager_style.loss_fn).rstrip("\n") in markdown
+
+
+def test_mappings_are_detected_per_stage_from_the_source(full_view):
+    """Every tf.compat.v1 symbol in a TF1 stage is explained in that very stage, with its lines marked."""
+    for stage in STAGES:
+        code = full_view.stages[stage]["tf1_graph"].code.text
+        shown = full_view.mappings[stage]
+        for symbol, lines in tf_symbols_used(code, "tf.compat.v1.").items():
+            explaining = [f for f in shown if symbol in f.mapping.tf1_symbols]
+            assert explaining, f"{stage}: {symbol} is used but no mapping is shown"
+            assert any(set(lines) & set(f.lines.get(("tf1_graph", 0), [])) for f in explaining), (stage, symbol)
+    for stage in STAGES:
+        for found in full_view.mappings[stage]:
+            assert found.mapping.stage in STAGES and any(found.lines.values())
+
+
+def test_detection_follows_the_source_not_a_list(monkeypatch):
+    """Take the placeholders out of the TF1 data stage and their mapping leaves that stage."""
+    real = sidebyside.read_style
+
+    def without_placeholders(style):
+        column, stages = real(style)
+        if style == "tf1_graph":
+            data = stages["data"]
+            text = data.code.text.replace("tf.compat.v1.placeholder(", "make_tensor(")
+            stages["data"] = sidebyside.StageSource(style, "data", sidebyside.Code(data.code.path, data.code.first_line, text))
+        return column, stages
+
+    before = sidebyside.build_view(REPORT_STYLES)
+    monkeypatch.setattr(sidebyside, "read_style", without_placeholders)
+    after = sidebyside.build_view(REPORT_STYLES)
+    tf1 = lambda view: {f.mapping.tf1 for f in view.mappings["data"]}  # noqa: E731
+    assert "`tf.compat.v1.placeholder`" in tf1(before) and "`tf.compat.v1.placeholder`" not in tf1(after)
+
+
+def test_command_writes_both_formats_and_rejects_bad_styles(tmp_path, capsys):
+    assert cli.main(["sidebyside", "--styles", "eager", "keras_fit", "--format", "html", "-o", str(tmp_path / "p.html")]) == 0
+    page = (tmp_path / "p.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and 'id="cell-train-step-keras_fit"' in page
+    assert "http://" not in page and "<link" not in page and "<script" not in page  # standalone: nothing to fetch
+    assert 'class="highlight"' in page and ".highlight .k" in page  # Pygments colours, CSS inline
+    assert cli.main(["sidebyside", "--styles", "tf1_graph"]) == 2
+    assert "two or more styles" in capsys.readouterr().err
+    assert cli.main(["sidebyside", "--styles", "tf1_graph", "pytorch"]) == 2
+    assert "unknown style(s) ['pytorch']" in capsys.readouterr().err
+
+
+def test_committed_report_is_current():
+    expected = sidebyside.render(sidebyside.build_view(REPORT_STYLES), "markdown", REPORT)
+    committed = (REPO / REPORT).read_text()
+    assert committed == expected, f"{REPORT} is stale: regenerate with `tfparity sidebyside --styles {' '.join(REPORT_STYLES)} -o {REPORT}`"
+
+
+def test_readme_links_the_report():
+    """Passes once the README section "Reading the migration" is merged."""
+    readme = (REPO / "README.md").read_text()
+    assert "## Reading the migration" in readme and f"]({REPORT})" in readme
+
+
+# --- in a real browser -------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH: install Debian's `chromium` (.ci/system-deps does)")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+# Injected before </body>: each stage cell's rendered box, whether its code fits, and its text.
+GEOMETRY_SCRIPT = """<script>
+(() => {
+  const cells = [...document.querySelectorAll("td.stage-cell")].map(cell => {
+    const box = cell.getBoundingClientRect();
+    const hidden = Math.max(0, ...[...cell.querySelectorAll("pre")].map(pre => pre.scrollWidth - pre.clientWidth));
+    return {stage: cell.dataset.stage, style: cell.dataset.style, top: box.top + window.scrollY, left: box.left,
+            width: box.width, height: box.height, hidden_px: hidden, text: cell.innerText};
+  });
+  const pageOverflow = document.documentElement.scrollWidth - document.documentElement.clientWidth;
+  const out = document.createElement("pre");
+  out.id = "geometry";
+  out.textContent = JSON.stringify({cells, page_overflow_px: pageOverflow});
+  document.body.appendChild(out);
+})();
+</script>"""
+
+
+class CellIds(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.cells: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "td" and "stage-cell" in (attrs.get("class") or "").split():
+            self.cells.append((attrs["data-stage"], attrs["data-style"], attrs["id"]))
+
+
+def render_in_chromium(page: str, tmp_path: Path, *extra: str) -> tuple[str, dict]:
+    """(the DOM Chromium dumped, the geometry the injected script measured)."""
+    path = tmp_path / "page.html"
+    path.write_text(page.replace("</body>", GEOMETRY_SCRIPT + "\n</body>"))
+    done = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1600,2400", *extra, "--dump-dom", path.as_uri()],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="geometry">(.*?)</pre>', done.stdout, re.DOTALL)
+    assert found, f"the geometry script did not run; chromium said: {done.stderr[-2000:]}"
+    return done.stdout, json.loads(html.unescape(found.group(1)))
+
+
+def misaligned_rows(geometry: dict, styles_in_order: list[str]) -> list[str]:
+    """Every way the stage rows fail to line up: tops differ, columns not side by side, stages out of order."""
+    by_stage: dict[str, dict[str, dict]] = {}
+    for cell in geometry["cells"]:
+        by_stage.setdefault(cell["stage"], {})[cell["style"]] = cell
+    problems = []
+    previous_top = -1.0
+    for stage in STAGES:
+        row = [by_stage[stage][style] for style in styles_in_order]
+        tops = [cell["top"] for cell in row]
+        if max(tops) - min(tops) > 0.5:
+            problems.append(f"{stage}: tops {tops}")
+        lefts = [cell["left"] for cell in row]
+        if lefts != sorted(lefts) or len(set(lefts)) != len(lefts):
+            problems.append(f"{stage}: columns not side by side, lefts {lefts}")
+        if min(tops) <= previous_top:
+            problems.append(f"{stage}: starts above the stage before it")
+        previous_top = min(tops)
+    return problems
+
+
+@needs_chromium
+def test_browser_renders_every_stage_of_every_style_aligned(full_view, tmp_path):
+    screenshot = tmp_path / "sidebyside.png"
+    dom, geometry = render_in_chromium(sidebyside.render(full_view, "html"), tmp_path, "--hide-scrollbars", f"--screenshot={screenshot}")
+
+    parser = CellIds()
+    parser.feed(dom)
+    expected = {(stage, style) for stage in STAGES for style in ALL_STYLES}
+    assert {(stage, style) for stage, style, _ in parser.cells} == expected
+    assert len({cell_id for _, _, cell_id in parser.cells}) == len(expected), "stage cell ids must be unique"
+
+    assert misaligned_rows(geometry, ALL_STYLES) == []
+    cells = {(c["stage"], c["style"]): c for c in geometry["cells"]}
+    for (stage, style), cell in cells.items():
+        assert cell["width"] > 250 and cell["height"] > 20, (stage, style, cell["width"], cell["height"])
+        assert cell["hidden_px"] <= 1, f"{stage}/{style}: code cut off by {cell['hidden_px']} px"
+        for block in full_view.stages[stage][style].blocks:  # every line of code reached the screen
+            for line in filter(None, (ln.strip() for ln in block.text.splitlines())):
+                assert line in cell["text"], (stage, style, line)
+    assert geometry["page_overflow_px"] <= 1, "the page scrolls sideways"
+
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 50_000
+    print(f"screenshot: {screenshot}")
+
+
+@needs_chromium
+def test_browser_check_catches_columns_that_do_not_align(tmp_path):
+    """The same measurement on a page whose cells stack instead of sitting in rows must fail."""
+    view = sidebyside.build_view(REPORT_STYLES)
+    broken = sidebyside.render(view, "html").replace("</style>", "td.stage-cell { display: block; }</style>")
+    _, geometry = render_in_chromium(broken, tmp_path)
+    assert any("tops" in problem for problem in misaligned_rows(geometry, REPORT_STYLES))
