@@ -17,6 +17,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # name -> module; each module: HELP, add_arguments(parser), run(args) -> int
 COMMANDS = {
     "compare": "benchmarks.compare",
+    "parity": "benchmarks.parity_cmd",
+    "sidebyside": "benchmarks.sidebyside",
+    "pitfalls": "benchmarks.pitfalls.command",
+    "bench": "benchmarks.bench",
+    "upgrade": "benchmarks.upgrade",
 }
 
 

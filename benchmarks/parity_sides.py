@@ -1,0 +1,145 @@
+"""Our four styles as `compat.parity` sides, built from their own stage functions.
+
+`compat.parity` takes callables and knows nothing of our styles; this module is the adapter.
+Each side assembles the style's stages (model, loss, optimizer, train step) exactly as the
+style's `train` does; the parity API supplies the loop, the shared weights and the batches.
+keras.fit keeps its own loop: `KerasFitSide` trains through `model.fit` on the planned
+`tf.data` pipeline, with a callback that records the weights after every batch.
+
+The forward pass compared is the logits, or the probabilities under the tutorial loss (where
+the Keras model ends in a softmax).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from compat import Datasets, TrainConfig, accuracy, initial_weights, parity, tf_device_name
+from tf1_graph import graph_style
+from tf2_eager import eager_style, function_style, keras_style
+
+REFERENCE = graph_style.STYLE
+
+
+def batches_for(data: Datasets, config: TrainConfig) -> parity.PlannedBatches:
+    """The batch plan every style's `train` draws for this config (same seed, same order)."""
+    return parity.planned_batches(data.train.images, data.train.one_hot, batch_size=config.batch_size,
+                                  steps=config.steps, seed=config.seed)
+
+
+def tf1_graph_side(config: TrainConfig) -> parity.TF1GraphSide:
+    def build() -> parity.TF1Graph:
+        x, y_ = graph_style.make_inputs()
+        params = graph_style.build_model(initial_weights(config))
+        logits = graph_style.forward(params, x)
+        loss = graph_style.loss_fn(logits, y_, config.loss)
+        train_op = graph_style.make_optimizer(config).minimize(loss)
+        outputs = tf.nn.softmax(logits) if config.loss == "tutorial" else logits
+        return parity.TF1Graph(inputs=x, labels=y_, outputs=outputs, loss=loss, train_op=train_op, variables=list(params.values()))
+
+    return parity.TF1GraphSide(build, name=graph_style.STYLE, device=tf_device_name(config.device))
+
+
+class TapeModel:
+    """The GradientTape styles' state: the params dict and its optimizer, made together."""
+
+    def __init__(self, params: dict[str, tf.Variable], optimizer: keras.optimizers.Optimizer):
+        self.params, self.optimizer = params, optimizer
+
+    @property
+    def trainable_variables(self) -> list[tf.Variable]:
+        return list(self.params.values())
+
+
+def _tape_side(config: TrainConfig, style, make_optimizer) -> parity.TF2Side:
+    def make_model() -> TapeModel:
+        params = style.build_model(initial_weights(config))
+        return TapeModel(params, make_optimizer(params))
+
+    def forward(model: TapeModel, inputs) -> tf.Tensor:
+        logits = style.forward(model.params, inputs)
+        return tf.nn.softmax(logits) if config.loss == "tutorial" else logits
+
+    def train_step(model: TapeModel, images, labels) -> tf.Tensor:
+        return style.train_step(model.params, model.optimizer, images, labels, config.loss)
+
+    return parity.TF2Side(make_model, train_step=train_step, forward=forward, name=style.STYLE, device=tf_device_name(config.device))
+
+
+def eager_side(config: TrainConfig) -> parity.TF2Side:
+    return _tape_side(config, eager_style, lambda params: eager_style.make_optimizer(config))
+
+
+def function_side(config: TrainConfig) -> parity.TF2Side:
+    return _tape_side(config, function_style, lambda params: function_style.make_optimizer(config, params))
+
+
+class RecordWeights(keras.callbacks.Callback):
+    """After every batch: the batch's loss (keras_style's BatchLoss metric) and the weights."""
+
+    def __init__(self, record: set[int], variables: dict):
+        super().__init__()
+        self.record, self.variables, self.losses, self.weights = record, variables, [], {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.losses.append(float(logs["batch_loss"]))
+        if batch + 1 in self.record:
+            self.weights[batch + 1] = parity.read(self.variables)
+
+
+class KerasFitSide(parity.TF2Side):
+    """keras.fit: `train` runs `model.fit` over the planned `tf.data` pipeline, one epoch."""
+
+    def __init__(self, config: TrainConfig):
+        def make_model() -> keras.Model:
+            model = keras_style.build_model(initial_weights(config), config.loss)
+            keras_style.compile_model(model, config)
+            return model
+
+        super().__init__(make_model, name=keras_style.STYLE, device=tf_device_name(config.device), name_map=keras_names)
+
+    def train(self, weights: parity.Weights, batches: Sequence[parity.Batch], record_every: int = 1) -> parity.Trajectory:
+        if not isinstance(batches, parity.PlannedBatches):
+            raise TypeError("KerasFitSide trains on a batch plan: pass compat.parity.planned_batches(...)")
+        with self._device():
+            model, variables = self._fresh(batches[0][0])
+            parity.assign(variables, weights)
+            callback = RecordWeights(parity.recorded_steps(len(batches), record_every), variables)
+            callback.weights[0] = parity.read(variables)
+            dataset = keras_style.planned_dataset(batches.plan, batches.images, batches.labels)
+            model.fit(dataset, epochs=1, steps_per_epoch=len(batches), callbacks=[callback], shuffle=False, verbose=0)
+        return parity.Trajectory(np.asarray(callback.losses, np.float64), callback.weights)
+
+
+def keras_names(name: str) -> str:
+    """'sequential_3/dense/kernel' -> 'W' (keras_style's own WEIGHT_NAMES); other names unchanged."""
+    return keras_style.WEIGHT_NAMES.get(name.rsplit("/", 1)[-1], name) if "/" in name else name
+
+
+SIDES = {
+    graph_style.STYLE: tf1_graph_side,
+    eager_style.STYLE: eager_side,
+    function_style.STYLE: function_side,
+    keras_style.STYLE: KerasFitSide,
+}
+
+
+def style_sides(config: TrainConfig, names: Sequence[str] | None = None) -> dict[str, Any]:
+    """name -> side for `config`, in the order given (all four by default)."""
+    return {name: SIDES[name](config) for name in (names or SIDES)}
+
+
+def check_styles(data: Datasets, config: TrainConfig, candidates: Sequence[str] | Mapping[str, Any] | None = None,
+                 **options) -> dict[str, parity.ParityReport]:
+    """Candidate styles (names, or sides by name) against the TF1 graph, with test accuracy as a metric."""
+    if isinstance(candidates, Mapping):
+        sides = dict(candidates)
+    else:
+        sides = style_sides(config, [n for n in (candidates or SIDES) if n != REFERENCE])
+    options.setdefault("eval_data", (data.test.images, data.test.labels))
+    options.setdefault("metrics", {"test_accuracy": accuracy})
+    return parity.check_many(tf1_graph_side(config), sides, batches_for(data, config), **options)

@@ -1,0 +1,30 @@
+"""tfparity's pytest plugin (entry point `tfparity` in the `pytest11` group).
+
+Installing tfparity makes the `parity_check` fixture available in every test suite:
+
+    def test_my_migration(parity_check):
+        parity_check(TF1GraphSide(build_tf1), TF2Side(make_keras), batches)
+
+It takes the arguments of `compat.parity.assert_parity` and fails the test with the whole
+parity report as the message (no traceback into tfparity's own code).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+
+@pytest.fixture
+def parity_check() -> Callable[..., Any]:
+    """`parity_check(reference, candidate, batches, **options) -> ParityReport`; fails the test with the report."""
+    from compat.parity import assert_parity  # TensorFlow loads only in tests that use the fixture
+
+    def check(reference: Any, candidate: Any, batches: Any, **options: Any) -> Any:
+        try:
+            return assert_parity(reference, candidate, batches, **options)
+        except AssertionError as failure:
+            pytest.fail(str(failure), pytrace=False)
+
+    return check

@@ -1,0 +1,61 @@
+"""`tfparity parity`: the report for our styles, and an exit status that fails CI on divergence."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import pytest
+
+from benchmarks import cli
+from tf2_eager import keras_style
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    status = cli.main(["parity", "--quiet", *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_all_styles_at_parity_exit_0(mnist, capsys):
+    status, out, _ = run_cli(capsys, "--data-dir", mnist.source, "--steps", "30")
+    assert status == 0, out
+    summary = out.split("\n\n")[1]
+    for style in ("eager", "function", "keras_fit"):
+        assert f"\n{style} " in summary and f"parity: {style} against tf1_graph: PARITY" in out
+    assert summary.count("bit-identical") == 2  # eager and function, on CPU
+
+
+def test_a_divergent_style_exits_1_and_is_named(mnist, capsys, monkeypatch):
+    # Plant a bug in keras.fit's optimizer stage: a learning rate 10% off.
+    monkeypatch.setattr(keras_style, "make_optimizer", lambda config: keras.optimizers.SGD(config.learning_rate * 1.1))
+    status, out, _ = run_cli(capsys, "--data-dir", mnist.source, "--steps", "20", "--styles", "keras_fit", "eager")
+    assert status == 1
+    assert "parity: keras_fit against tf1_graph: BUG" in out and "parity: eager against tf1_graph: PARITY" in out
+    assert "first divergence beyond tolerance: step 1: " in out
+
+
+def test_sensitive_problem_exits_1_unless_allowed(fashion_mnist, capsys):
+    args = ("--data-dir", fashion_mnist.source, "--dataset", "fashion_mnist", "--steps", "40", "--styles", "keras_fit",
+            "--format", "json")
+    status, out, _ = run_cli(capsys, *args)
+    report = json.loads(out)["reports"]["keras_fit"]
+    assert status == 1 and report["verdict"] == "sensitive problem, no bug"
+    assert report["growth"]["beyond_tolerance_at"] is not None
+    status, _, _ = run_cli(capsys, *args, "--allow-sensitive")
+    assert status == 0
+
+
+def test_reference_is_not_a_candidate(capsys):
+    status, _, err = run_cli(capsys, "--styles", "tf1_graph")
+    assert status == 2 and "tf1_graph is the reference" in err
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "table"])
+def test_output_file_in_each_format(mnist, capsys, tmp_path, fmt):
+    path = tmp_path / f"parity.{fmt}"
+    status, out, _ = run_cli(capsys, "--data-dir", mnist.source, "--steps", "5", "--styles", "eager",
+                             "--format", fmt, "-o", str(path))
+    text = path.read_text()
+    assert status == 0 and out == "" and "parity: eager against tf1_graph: PARITY" in text
+    assert ("| eager " in text) == (fmt == "markdown")
