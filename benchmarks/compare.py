@@ -84,6 +84,8 @@ def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: T
         f"{config.optimizer} lr={config.learning_rate:g}, loss={config.loss}, init={config.init}, "
         f"batch={config.batch_size}, steps={config.steps}, seed={config.seed}, device={config.device}"
     )
+    if fmt == "markdown":  # a bare | inside a cell would split the column in a pipe table
+        headers = [h.replace("|", "\\|") for h in headers]
     table = tabulate(body, headers=headers, tablefmt="github" if fmt == "markdown" else "simple", disable_numparse=True)
     note = "ms/step: training loop after the first step (which carries tracing/graph set-up)."
     return f"{title}\n\n{table}\n\n{note}" if fmt == "table" else f"{title}\n\n{table}\n\n_{note}_"

@@ -38,6 +38,8 @@ def test_table_and_markdown(data_args, capsys, tmp_path):
     assert cli.main(ARGS + data_args + ["--styles", "eager", "--format", "markdown", "-o", str(target)]) == 0
     text = target.read_text()
     assert "| style" in text and "| eager " in text and "| tf1_graph " in text  # the reference always runs
+    header = next(line for line in text.splitlines() if line.startswith("| style"))
+    assert "max \\|dW\\| vs TF1" in header and header.replace("\\|", "").count("|") == 9  # 8 columns, none split
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
 
 
