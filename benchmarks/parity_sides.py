@@ -33,13 +33,9 @@ def batches_for(data: Datasets, config: TrainConfig) -> parity.PlannedBatches:
 
 def tf1_graph_side(config: TrainConfig) -> parity.TF1GraphSide:
     def build() -> parity.TF1Graph:
-        x, y_ = graph_style.make_inputs()
-        params = graph_style.build_model(initial_weights(config))
-        logits = graph_style.forward(params, x)
-        loss = graph_style.loss_fn(logits, y_, config.loss)
-        train_op = graph_style.make_optimizer(config).minimize(loss)
-        outputs = tf.nn.softmax(logits) if config.loss == "tutorial" else logits
-        return parity.TF1Graph(inputs=x, labels=y_, outputs=outputs, loss=loss, train_op=train_op, variables=list(params.values()))
+        g = graph_style.build_graph(config)
+        outputs = tf.nn.softmax(g.logits) if config.loss == "tutorial" else g.logits
+        return parity.TF1Graph(inputs=g.x, labels=g.y_, outputs=outputs, loss=g.loss, train_op=g.train_op, variables=list(g.params.values()))
 
     return parity.TF1GraphSide(build, name=graph_style.STYLE, device=tf_device_name(config.device))
 

@@ -16,6 +16,7 @@ Read it beside `tf2_eager/eager_style.py`: the stages (`# %% stage: ...`) line u
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -83,6 +84,32 @@ def make_optimizer(config: TrainConfig) -> tf.compat.v1.train.Optimizer:
 
 
 # %% stage: train step
+class TrainGraph(NamedTuple):
+    """The graph's handles: what `Session.run` feeds (`x`, `y_`) and fetches."""
+
+    x: tf.Tensor
+    y_: tf.Tensor
+    params: dict[str, tf.Variable]
+    logits: tf.Tensor
+    loss: tf.Tensor
+    train_op: tf.Operation
+    accuracy: tf.Tensor
+
+
+def build_graph(config: TrainConfig) -> TrainGraph:
+    """Placeholders, model, loss and the `minimize` op, built into the current default graph.
+
+    The caller owns the graph (`with tf.Graph().as_default():`) and the variables initializer,
+    so the same wiring serves `train` and anything that builds into a graph of its own.
+    """
+    x, y_ = make_inputs()
+    params = build_model(initial_weights(config))
+    logits = forward(params, x)
+    loss = loss_fn(logits, y_, config.loss)
+    train_op = make_optimizer(config).minimize(loss)
+    return TrainGraph(x, y_, params, logits, loss, train_op, accuracy_op(logits, y_))
+
+
 def train_step(sess: tf.compat.v1.Session, train_op: tf.Operation, loss: tf.Tensor, feed: dict) -> float:
     """One `Session.run`: the update and the batch's loss, fed through `feed_dict`."""
     _, loss_value = sess.run([train_op, loss], feed_dict=feed)
@@ -123,12 +150,7 @@ def train(data: Datasets, config: TrainConfig) -> RunResult:
     plan = make_batch_plan(data.train.num_examples, config.batch_size, config.steps, config.seed)
     graph = tf.Graph()
     with graph.as_default(), tf.device(tf_device_name(config.device)):
-        x, y_ = make_inputs()
-        params = build_model(initial_weights(config))
-        logits = forward(params, x)
-        loss = loss_fn(logits, y_, config.loss)
-        train_op = make_optimizer(config).minimize(loss)
-        accuracy = accuracy_op(logits, y_)
+        g = build_graph(config)
         init_op = tf.compat.v1.global_variables_initializer()
 
     with tf.compat.v1.Session(graph=graph) as sess:
@@ -136,12 +158,12 @@ def train(data: Datasets, config: TrainConfig) -> RunResult:
         losses = np.empty(config.steps, dtype=np.float32)
         t_start = t_first = time.perf_counter()
         for step, (batch_xs, batch_ys) in enumerate(iterate_batches(plan, data.train.images, data.train.one_hot)):
-            losses[step] = train_step(sess, train_op, loss, {x: batch_xs, y_: batch_ys})
+            losses[step] = train_step(sess, g.train_op, g.loss, {g.x: batch_xs, g.y_: batch_ys})
             if step == 0:
                 t_first = time.perf_counter()
         t_end = time.perf_counter()
-        test_accuracy = evaluate(sess, accuracy, {x: data.test.images, y_: data.test.one_hot})
-        weights = sess.run(params)
+        test_accuracy = evaluate(sess, g.accuracy, {g.x: data.test.images, g.y_: data.test.one_hot})
+        weights = sess.run(g.params)
 
     first_ms, ms_per_step = step_timing(t_start, t_first, t_end, config.steps)
     return RunResult(

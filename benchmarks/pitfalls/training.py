@@ -68,24 +68,19 @@ def train_graph_on(data: Datasets, config: TrainConfig, batches: Batches) -> Run
     t_begin = time.perf_counter()
     graph = tf.Graph()
     with graph.as_default():
-        x, y_ = graph_style.make_inputs()
-        params = graph_style.build_model(initial_weights(config))
-        logits = graph_style.forward(params, x)
-        loss = graph_style.loss_fn(logits, y_, config.loss)
-        train_op = graph_style.make_optimizer(config).minimize(loss)
-        accuracy = graph_style.accuracy_op(logits, y_)
+        g = graph_style.build_graph(config)
         init_op = tf.compat.v1.global_variables_initializer()
     with tf.compat.v1.Session(graph=graph) as sess:
         sess.run(init_op)
         losses = []
         t_start = t_first = time.perf_counter()
         for step, (images, labels) in enumerate(batches):
-            losses.append(graph_style.train_step(sess, train_op, loss, {x: images, y_: labels}))
+            losses.append(graph_style.train_step(sess, g.train_op, g.loss, {g.x: images, g.y_: labels}))
             if step == 0:
                 t_first = time.perf_counter()
         t_end = time.perf_counter()
-        test_accuracy = graph_style.evaluate(sess, accuracy, {x: data.test.images, y_: data.test.one_hot})
-        weights = sess.run(params)
+        test_accuracy = graph_style.evaluate(sess, g.accuracy, {g.x: data.test.images, g.y_: data.test.one_hot})
+        weights = sess.run(g.params)
     first_ms, ms_per_step = step_timing(t_start, t_first, t_end, len(losses))
     return RunResult(
         style=graph_style.STYLE, config=config, weights=weights, losses=np.asarray(losses, np.float32),
