@@ -30,6 +30,7 @@ from benchmarks.progress import Progress
 HELP = "benchmark every style and idiom (pytest-benchmark): ms/step, examples/s, first step, time to 0.91, ratios to TF1 and the NumPy floor"
 SUITE = Path(__file__).with_name("bench_styles.py")
 DEFAULT_JSON = os.path.join(".benchmarks", "tfparity-bench.json")
+RATIOS = tuple(idioms.RATIO_ANCHORS)  # ms/step over TF1 feed_dict's on the same device, and over the NumPy floor's
 CASE_LINE = re.compile(r"bench_styles\.py::\w+\[(?P<id>[^\]]+)\] (?P<outcome>PASSED|FAILED|SKIPPED|ERROR)")
 
 
@@ -39,12 +40,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--styles", nargs="+", default=None, metavar="STYLE", help=f"only these styles, of {styles}")
     parser.add_argument("--idioms", nargs="+", default=None, metavar="IDIOM", help=f"only these idioms, of {names}")
     parser.add_argument("--devices", nargs="+", default=None, choices=list(idioms.DEVICES), help="only these devices (default: both; GPU cases skip where none is visible)")
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=None, metavar="N",
+                        help=f"only these batch sizes (default {' '.join(map(str, idioms.BATCH_SIZES))}; every idiom runs at "
+                             f"{idioms.BATCH_SIZE}, the others run {', '.join('/'.join(k) for k in idioms.SCALING_IDIOMS)})")
     parser.add_argument("--quick", action="store_true", help=f"the short CI run ({idioms.QUICK.steps} steps, {idioms.QUICK.rounds} rounds) instead of the full one ({idioms.FULL.steps} steps, {idioms.FULL.rounds} rounds)")
     parser.add_argument("--steps", type=int, default=None, help="training steps per round (overrides the mode's)")
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds per case (overrides the mode's)")
     parser.add_argument("--data-dir", default=None, metavar="PATH", help="MNIST folder of IDX files or mnist.npz (default: the usual search)")
     parser.add_argument("--benchmark-json", default=DEFAULT_JSON, metavar="FILE", help=f"where pytest-benchmark's JSON is kept (default {DEFAULT_JSON})")
-    parser.add_argument("--plot", default=None, metavar="DIR", help="also write ms_per_step.png and loss_curves.png here")
+    parser.add_argument("--plot", default=None, metavar="DIR", help="also write ms_per_step.png, loss_curves.png and batch_scaling.png here")
     parser.add_argument("--previous", default=None, metavar="FILE",
                         help="a report from an earlier `tfparity bench --format json`: say how far every ratio moved since")
     cli.add_output_arguments(parser)
@@ -63,8 +67,8 @@ class SuiteRun:
     benchmark_json: dict[str, Any] | None = None
 
 
-def case_id(style: str, idiom: str, device: str) -> str:
-    return f"{style}-{idiom}-{device}"
+def case_id(style: str, idiom: str, device: str, batch_size: int = idioms.BATCH_SIZE) -> str:
+    return idioms.Case(idioms.get(style, idiom), device, batch_size).id
 
 
 def pytest_command(args: argparse.Namespace, json_path: str, junit_path: str) -> list[str]:
@@ -75,7 +79,8 @@ def pytest_command(args: argparse.Namespace, json_path: str, junit_path: str) ->
     for option, value in (("--bench-steps", args.steps), ("--bench-rounds", args.rounds), ("--bench-data-dir", args.data_dir)):
         if value is not None:
             command.append(f"{option}={value}")
-    for option, values in (("--bench-style", args.styles), ("--bench-idiom", args.idioms), ("--bench-device", args.devices)):
+    for option, values in (("--bench-style", args.styles), ("--bench-idiom", args.idioms), ("--bench-device", args.devices),
+                           ("--bench-batch", args.batch_sizes)):
         command += [f"{option}={v}" for v in values or []]
     extra = list(args.pytest_args or [])
     return command + (extra[1:] if extra[:1] == ["--"] else extra)
@@ -132,18 +137,18 @@ def run_suite(args: argparse.Namespace, total_cases: int) -> SuiteRun:
 # --- the report -------------------------------------------------------------------------------
 
 
-def build_report(cases: list[tuple[idioms.Idiom, str]], suite: SuiteRun, json_path: str) -> dict[str, Any]:
-    """One row per selected case: its verdict, its numbers, its ratios; and the run's context."""
+def build_report(cases: list[idioms.Case], suite: SuiteRun, json_path: str) -> dict[str, Any]:
+    """One row per selected case: its verdict, its numbers, its ratios; the batch scaling; and the run's context."""
     data = suite.benchmark_json or {"benchmarks": [], "machine_info": {}}
-    by_case = {case_id(**{k: b["params"][k] for k in ("style", "idiom", "device")}): b for b in data["benchmarks"]}
+    by_case = {case_id(**{k: b["params"][k] for k in ("style", "idiom", "device", "batch_size")}): b for b in data["benchmarks"]}
     rows = []
-    for idiom, device in cases:
-        key = case_id(idiom.style, idiom.name, device)
-        outcome, message = suite.outcomes.get(key, ("not run", ""))
-        bench = by_case.get(key)
+    for case in cases:
+        outcome, message = suite.outcomes.get(case.id, ("not run", ""))
+        bench = by_case.get(case.id)
         info = bench["extra_info"] if bench else {}
         rows.append({
-            "style": idiom.style, "idiom": idiom.name, "device": device, "status": outcome, "message": message,
+            "style": case.idiom.style, "idiom": case.idiom.name, "device": case.device, "batch_size": case.batch_size,
+            "status": outcome, "message": message,
             "ms_per_step_median": info.get("ms_per_step_median"),
             "ms_per_step_iqr": info.get("ms_per_step_iqr"),
             "ms_per_step_q1": info.get("ms_per_step_q1"),
@@ -159,27 +164,28 @@ def build_report(cases: list[tuple[idioms.Idiom, str]], suite: SuiteRun, json_pa
             "rounds": info.get("rounds"),
             "steps": info.get("steps"),
             "run_seconds_median": bench["stats"]["median"] if bench else None,
+            # Paired ratios (bench_styles.ratio_report): the median of each round over the anchors timed around it.
+            **{ratio: info.get(ratio) if outcome == "passed" else None for ratio in RATIOS},
             "loss_steps": info.get("loss_steps", []),
             "losses": info.get("losses", []),
         })
-    add_ratios(rows)
-    return {"context": context(data, json_path), "cases": rows}
+    return {"context": context(data, json_path), "cases": rows, "batch_scaling": batch_scaling(rows)}
 
 
-def add_ratios(rows: list[dict[str, Any]]) -> None:
-    """ms/step over TF1 feed_dict's on the same device, and over the NumPy floor's (CPU)."""
-    def median_of(style_idiom, device):
-        for r in rows:
-            if (r["style"], r["idiom"], r["device"]) == (*style_idiom, device) and r["status"] == "passed":
-                return r["ms_per_step_median"]
-        return None
-
-    floor = median_of(idioms.FLOOR, "cpu")
-    for r in rows:
-        baseline = median_of(idioms.BASELINE, r["device"])
-        ms = r["ms_per_step_median"] if r["status"] == "passed" else None
-        r["ratio_vs_tf1_feed_dict"] = ms / baseline if ms and baseline else None
-        r["ratio_vs_numpy_floor"] = ms / floor if ms and floor else None
+def batch_scaling(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Examples/s of every scaling idiom at every batch size, CPU and GPU, and the GPU's speed-up over the CPU."""
+    passed = {(r["style"], r["idiom"], r["device"], r["batch_size"]): r["examples_per_s"] for r in rows if r["status"] == "passed"}
+    batches = sorted({r["batch_size"] for r in rows if r["batch_size"] != idioms.BATCH_SIZE})
+    if not batches:
+        return []
+    out = []
+    for style, name in idioms.SCALING_IDIOMS:
+        for batch in [idioms.BATCH_SIZE, *batches]:
+            cpu, gpu = passed.get((style, name, "cpu", batch)), passed.get((style, name, "gpu", batch))
+            if cpu or gpu:
+                out.append({"style": style, "idiom": name, "batch_size": batch, "cpu_examples_per_s": cpu,
+                            "gpu_examples_per_s": gpu, "gpu_over_cpu": gpu / cpu if cpu and gpu else None})
+    return out
 
 
 def context(data: dict[str, Any], json_path: str) -> dict[str, Any]:
@@ -203,14 +209,24 @@ def render(report: dict[str, Any], fmt: str) -> str:
         slim = [{k: v for k, v in r.items() if k not in ("losses", "loss_steps")} for r in report["cases"]]
         return json.dumps({**report, "cases": slim}, indent=2)
     target = report["context"].get("target_accuracy") or idioms.TARGET_ACCURACY
-    headers = ["style", "idiom", "device", "ms/step median", "IQR", "examples/s", "first step ms",
+    headers = ["style", "idiom", "device", "batch", "ms/step median", "IQR", "examples/s", "first step ms",
                f"time to {target:g} s", "x TF1 feed_dict", "x NumPy floor", "test acc", "rounds", "result"]
-    body = [table_row(r) for r in report["cases"]]
-    if fmt == "markdown":
-        table = tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
-        return "\n".join([*(f"- {line}" for line in context_lines(report["context"])), "", table, "", "\n\n".join(f"_{n}_" for n in notes(report))])
-    table = tabulate(body, headers=headers, tablefmt="simple", disable_numparse=True)
-    return "\n".join([*context_lines(report["context"]), "", table, "", *notes(report)])
+    markdown = fmt == "markdown"
+    tablefmt = "github" if markdown else "simple"
+    context = [f"- {line}" for line in context_lines(report["context"])] if markdown else context_lines(report["context"])
+    parts = [*context, "", tabulate([table_row(r) for r in report["cases"]], headers=headers, tablefmt=tablefmt, disable_numparse=True)]
+    if report.get("batch_scaling"):
+        title = "Batch scaling: examples/s as the batch grows, and the GPU's speed-up over the CPU"
+        parts += ["", f"**{title}**" if markdown else title, "", scaling_table(report["batch_scaling"], tablefmt)]
+    parts += ["", "\n\n".join(f"_{n}_" for n in notes(report)) if markdown else "\n".join(notes(report))]
+    return "\n".join(parts)
+
+
+def scaling_table(scaling: list[dict[str, Any]], tablefmt: str) -> str:
+    headers = ["style", "idiom", "batch", "CPU examples/s", "GPU examples/s", "GPU / CPU"]
+    body = [[s["style"], s["idiom"], f"{s['batch_size']:,}", _num(s["cpu_examples_per_s"], ",.0f"),
+             _num(s["gpu_examples_per_s"], ",.0f"), _num(s["gpu_over_cpu"], ".2f")] for s in scaling]
+    return tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
 
 def table_row(r: dict[str, Any]) -> list:
@@ -218,7 +234,7 @@ def table_row(r: dict[str, Any]) -> list:
     if (r["first_call_steps"] or 1) > 1:
         first += f" ({r['first_call_steps']} steps)"
     return [
-        r["style"], r["idiom"], r["device"], _num(r["ms_per_step_median"], ".3f"), _num(r["ms_per_step_iqr"], ".3f"),
+        r["style"], r["idiom"], r["device"], r["batch_size"], _num(r["ms_per_step_median"], ".3f"), _num(r["ms_per_step_iqr"], ".3f"),
         _num(r["examples_per_s"], ",.0f"), first, _num(r["time_to_target_s"], ".2f"),
         _num(r["ratio_vs_tf1_feed_dict"], ".2f"), _num(r["ratio_vs_numpy_floor"], ".2f"),
         _num(r["test_accuracy"], ".4f"), r["rounds"] or "", r["status"].upper() if r["status"] in ("failed", "error") else r["status"],
@@ -232,12 +248,12 @@ def context_lines(ctx: dict[str, Any]) -> list[str]:
     return [
         f"TensorFlow {ctx['tensorflow']}, Keras {ctx['keras']}, NumPy {ctx['numpy']}, Python {ctx['python']}",
         f"CPU: {ctx['cpu']}, {ctx['cpu_count']} cores; GPU: {gpus}",
-        f"run: {s.get('mode', '?')}, {s.get('steps', '?')} steps of batch 100 per round, {s.get('rounds', '?')} timed rounds "
+        f"run: {s.get('mode', '?')}, {s.get('steps', '?')} steps of batch {idioms.BATCH_SIZE} per round (larger batches: the same examples "
+        f"in fewer steps, at least {idioms.MIN_SCALING_STEPS}), {s.get('rounds', '?')} timed rounds "
         f"after {s.get('warmup_rounds', '?')} warm-up; peak RSS {_num(rss, '.0f')} MiB; pytest-benchmark JSON: {ctx['benchmark_json']}",
     ]
 
 
-RATIOS = ("ratio_vs_tf1_feed_dict", "ratio_vs_numpy_floor")
 STABLE_WITHIN = 0.20  # the issue's bar: two full runs agree within 20% on every ratio
 
 
@@ -257,16 +273,18 @@ def load_previous(path: str) -> list[dict[str, Any]]:
 
 def ratio_drift(rows: list[dict[str, Any]], previous: list[dict[str, Any]], source: str) -> dict[str, Any]:
     """How much every ratio moved against the previous run: new/old - 1, per case and ratio."""
-    before = {(c["style"], c["idiom"], c["device"]): c for c in previous}
+    def key(case: dict[str, Any]) -> str:
+        return case_id(case["style"], case["idiom"], case["device"], case.get("batch_size", idioms.BATCH_SIZE))
+
+    before = {key(c): c for c in previous}
     changes = []
     for r in rows:
-        old = before.get((r["style"], r["idiom"], r["device"]))
-        own = {"ratio_vs_tf1_feed_dict": idioms.BASELINE, "ratio_vs_numpy_floor": idioms.FLOOR}
+        old = before.get(key(r))
         for ratio in RATIOS:
-            if (r["style"], r["idiom"]) == own[ratio]:
+            if (r["style"], r["idiom"]) == idioms.RATIO_ANCHORS[ratio]:
                 continue  # 1.0 by definition
             if old and r.get(ratio) and old.get(ratio):
-                changes.append({"case": case_id(r["style"], r["idiom"], r["device"]), "ratio": ratio, "change": r[ratio] / old[ratio] - 1})
+                changes.append({"case": key(r), "ratio": ratio, "change": r[ratio] / old[ratio] - 1})
     unstable = [c for c in changes if abs(c["change"]) > STABLE_WITHIN]
     return {"previous": source, "compared": len(changes), "within": STABLE_WITHIN, "beyond": unstable,
             "largest": max(changes, key=lambda c: abs(c["change"]), default=None)}
@@ -287,15 +305,21 @@ def notes(report: dict[str, Any]) -> list[str]:
     target = next((r["target_steps"] for r in rows if r["target_steps"]), None)
     out = [
         "ms/step: steady state, median over rounds (first step, which carries tracing and graph set-up, left out; "
-        "IQR over the same rounds). x columns: ms/step over TF1 feed_dict's on the same device and over the NumPy floor's.",
+        "IQR over the same rounds). x columns: ms/step over TF1 feed_dict's on the same device and over the NumPy floor's, "
+        "paired: each round is divided by the anchor runs timed just before and after it, and the median of those is shown.",
         f"time to {report['context'].get('target_accuracy') or idioms.TARGET_ACCURACY:g}: wall seconds of a fresh run of "
-        f"{target or 'N'} steps (the fewest, in tens, that reach it), graph building or tracing and the test evaluation included.",
+        f"{target or 'N'} steps (the fewest, in tens, that reach it), graph building or tracing and the test evaluation included; "
+        f"batch {idioms.BATCH_SIZE} only.",
     ]
+    if report.get("batch_scaling"):
+        out.append(f"batch scaling: every round trains on the same examples, so a larger batch runs fewer steps; read examples/s "
+                   f"across batch sizes, not ms/step. GPU / CPU: examples/s on the GPU over the CPU's at that batch "
+                   f"(empty where either was not measured).")
     if "ratio_drift" in report:
         out += drift_lines(report["ratio_drift"])
     for r in rows:
         if r["status"] != "passed" and r["message"]:
-            out.append(f"{r['status'].upper()} {case_id(r['style'], r['idiom'], r['device'])}: {r['message']}")
+            out.append(f"{r['status'].upper()} {case_id(r['style'], r['idiom'], r['device'], r['batch_size'])}: {r['message']}")
     return out
 
 
@@ -303,14 +327,15 @@ def notes(report: dict[str, Any]) -> list[str]:
 
 
 def plot(report: dict[str, Any], out_dir: str) -> list[str]:
-    """ms_per_step.png (median bars, IQR whiskers) and loss_curves.png (every case on one axis)."""
+    """ms_per_step.png (median bars, IQR whiskers) and loss_curves.png (every case on one axis), both at batch 100;
+    batch_scaling.png (examples/s against batch size, CPU and GPU) when larger batches ran."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    done = [r for r in report["cases"] if r["ms_per_step_median"] is not None]
+    done = [r for r in report["cases"] if r["ms_per_step_median"] is not None and r["batch_size"] == idioms.BATCH_SIZE]
     labels = [case_id(r["style"], r["idiom"], r["device"]) for r in done]
     written = []
 
@@ -322,7 +347,7 @@ def plot(report: dict[str, Any], out_dir: str) -> list[str]:
     ax.bar_label(bars, labels=[f"{m:.3g}" for m in medians], padding=4, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("ms per training step (median, whiskers: interquartile range over rounds; log scale)")
-    ax.set_title("Steady-state step time per style and idiom")
+    ax.set_title(f"Steady-state step time per style and idiom, batch {idioms.BATCH_SIZE}")
     written.append(_save(fig, Path(out_dir) / "ms_per_step.png"))
 
     fig, ax = plt.subplots(figsize=(9, 5))
@@ -337,8 +362,28 @@ def plot(report: dict[str, Any], out_dir: str) -> list[str]:
     ax.set_title("Training loss of every style (same batch plan: the curves should coincide)")
     ax.legend(fontsize=7)
     written.append(_save(fig, Path(out_dir) / "loss_curves.png"))
+    if report.get("batch_scaling"):
+        written.append(plot_batch_scaling(plt, report["batch_scaling"], Path(out_dir) / "batch_scaling.png"))
     plt.close("all")
     return written
+
+
+def plot_batch_scaling(plt, scaling: list[dict[str, Any]], path: Path) -> str:
+    """Examples/s against batch size, one line per idiom and device (solid: CPU, dashed: GPU)."""
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for k, (style, name) in enumerate(idioms.SCALING_IDIOMS):
+        for device, line in (("cpu", "-"), ("gpu", "--")):
+            points = [(s["batch_size"], s[f"{device}_examples_per_s"]) for s in scaling
+                      if (s["style"], s["idiom"]) == (style, name) and s[f"{device}_examples_per_s"]]
+            if points:
+                ax.plot(*zip(*points), line, marker="o", color=f"C{k}", label=f"{style}-{name}-{device}")
+    _plain_log_axis(ax, "x")
+    _plain_log_axis(ax, "y")
+    ax.set_xlabel("batch size (log scale)")
+    ax.set_ylabel("training examples per second (median; log scale)")
+    ax.set_title("Throughput as the batch grows (solid: CPU, dashed: GPU)")
+    ax.legend(fontsize=7)
+    return _save(fig, path)
 
 
 def _plain_log_axis(ax, which: str) -> None:
@@ -365,7 +410,7 @@ def _save(fig, path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    cases = idioms.select(args.styles, args.idioms, args.devices)  # unknown names: ValueError, exit 2
+    cases = idioms.select(args.styles, args.idioms, args.devices, args.batch_sizes)  # unknown names: ValueError, exit 2
     idioms.bench_settings(not args.quick, args.steps, args.rounds)  # a length that cannot be timed: ValueError, exit 2
     previous = load_previous(args.previous) if args.previous else None  # checked before the long run
     suite = run_suite(args, total_cases=len(cases))

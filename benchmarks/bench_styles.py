@@ -1,15 +1,25 @@
 """The benchmark suite: every style and idiom, on CPU and GPU, against TF1 and the NumPy floor.
 
-One pytest-benchmark case per (style, idiom, device). Each round is one whole training run
+One pytest-benchmark case per (style, idiom, device, batch size): every idiom at batch 100, and
+the SCALING_IDIOMS also at larger batches, each round training on the same number of examples,
+to show where the GPU overtakes the CPU as the batch grows. Each round is one whole training run
 (`train(data, config)`: graph building or tracing, the steps, the test evaluation); that is
 what pytest-benchmark's own min/median/max columns time, and what `--benchmark-compare-fail`
 gates on. Inside each round the run also times its own loop, and the steady-state ms per step
 (the first step, which carries tracing and graph set-up, left out and reported apart) is what
 `extra_info` and `tfparity bench` report. Every case asserts that it trained the TF1 model:
 its final test accuracy equals the TF1 reference's within 0.1 percentage point.
+
+The ratios (against TF1 `feed_dict` and against the NumPy floor) are paired: before every
+round, and once after the last, the two anchors run the same steps, so each round sits between
+two anchor runs taken seconds apart. A shared 2-core VM drifts by tens of percent over minutes;
+dividing by the anchor next to each round cancels that drift, where dividing one case's median
+by another's, timed minutes apart, does not.
 """
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 import pytest
@@ -23,14 +33,14 @@ ACCURACY_TOLERANCE = 0.001  # 0.1 percentage point
 
 
 def case_params() -> list:
-    """Every (style, idiom, device); GPU cases carry a skip mark with the reason where no GPU is visible."""
+    """Every case (style, idiom, device, batch size); GPU cases carry a skip mark with the reason where no GPU is visible."""
     reason = gpu_skip_reason()
     return [
         pytest.param(
-            idiom.style, idiom.name, device, id=f"{idiom.style}-{idiom.name}-{device}",
-            marks=[pytest.mark.gpu, pytest.mark.skipif(reason is not None, reason=reason or "")] if device == "gpu" else [],
+            case.idiom.style, case.idiom.name, case.device, case.batch_size, id=case.id,
+            marks=[pytest.mark.gpu, pytest.mark.skipif(reason is not None, reason=reason or "")] if case.device == "gpu" else [],
         )
-        for idiom, device in idioms.select()
+        for case in idioms.select()
     ]
 
 
@@ -43,8 +53,42 @@ def loss_curve(run: RunResult) -> dict[str, list]:
     }
 
 
-def case_report(runs: list[RunResult], reference: RunResult, cold: RunResult, target: tuple[int, float], settings: BenchSettings) -> dict:
-    """What `extra_info` carries for one case: timings, accuracy, distance to TF1, time to target."""
+def paired_ratios(case_ms: Sequence[float], anchor_ms: Sequence[float]) -> list[float]:
+    """Round k's ms/step over the mean of the anchor runs timed just before and just after it.
+
+    `anchor_ms` holds one more entry than `case_ms`: anchor, round, anchor, round, ..., anchor.
+    """
+    if len(anchor_ms) != len(case_ms) + 1:
+        raise ValueError(f"{len(case_ms)} rounds need {len(case_ms) + 1} anchor runs around them, got {len(anchor_ms)}")
+    return [case / ((before + after) / 2) for case, before, after in zip(case_ms, anchor_ms, anchor_ms[1:])]
+
+
+def anchors_of(style: str, idiom: str, device: str) -> dict[str, tuple[tuple[str, str], str]]:
+    """ratio name -> (anchor idiom, device it runs on); a case is not its own anchor.
+
+    TF1 feed_dict runs on the case's device (the ratio is "on the same device"); the floor is CPU-only.
+    """
+    return {ratio: (anchor, "cpu" if anchor == idioms.FLOOR else device)
+            for ratio, anchor in idioms.RATIO_ANCHORS.items() if anchor != (style, idiom)}
+
+
+def ratio_report(case_ms: Sequence[float], anchor_ms: dict[str, list[float]]) -> dict:
+    """Each ratio's per-round values and their median; 1.0 for the ratio a case is the anchor of."""
+    report: dict = {"ratio_method": "paired: each round over the mean of the anchor runs just before and after it",
+                    "anchor_ms_per_step": {}}
+    for ratio in idioms.RATIO_ANCHORS:
+        if ratio not in anchor_ms:
+            report[ratio] = 1.0
+            continue
+        rounds = paired_ratios(case_ms, anchor_ms[ratio])
+        report[ratio] = float(np.median(rounds))
+        report[f"{ratio}_rounds"] = [round(v, 5) for v in rounds]
+        report["anchor_ms_per_step"][ratio] = [round(v, 5) for v in anchor_ms[ratio]]
+    return report
+
+
+def case_report(runs: list[RunResult], reference: RunResult, cold: RunResult | None, target: tuple[int, float], settings: BenchSettings) -> dict:
+    """What `extra_info` carries for one case: timings, accuracy, distance to TF1, time to target (None: not timed)."""
     ms = np.array([r.ms_per_step for r in runs])
     q1, median, q3 = (float(v) for v in np.percentile(ms, [25, 50, 75]))
     final = runs[-1]
@@ -70,37 +114,50 @@ def case_report(runs: list[RunResult], reference: RunResult, cold: RunResult, ta
         "max_abs_db": diff["b"],
         "same_batches": final.plan_fingerprint == reference.plan_fingerprint,
         "target_accuracy": TARGET_ACCURACY,
-        "target_steps": target[0],
-        "time_to_target_s": cold.seconds,
-        "accuracy_at_target": cold.test_accuracy,
+        "target_steps": target[0] if cold else None,
+        "time_to_target_s": cold.seconds if cold else None,
+        "accuracy_at_target": cold.test_accuracy if cold else None,
         "peak_rss_mib": peak_rss_mib(),
         **loss_curve(final),
     }
 
 
-@pytest.mark.parametrize("style,idiom,device", case_params())
-def test_idiom_speed_and_accuracy(benchmark, style, idiom, device, bench_settings, bench_data, tf1_reference, accuracy_target):
+@pytest.mark.parametrize("style,idiom,device,batch_size", case_params())
+def test_idiom_speed_and_accuracy(benchmark, style, idiom, device, batch_size, bench_settings, bench_data, tf1_reference, accuracy_target):
     case = idioms.get(style, idiom)
-    config = TrainConfig(steps=bench_settings.steps, device=device)  # the tutorial model, stable loss, SGD 0.5
+    steps = idioms.Case(case, device, batch_size).steps(bench_settings)
+    # The tutorial model, stable loss, SGD 0.5; larger batches take fewer steps over the same examples.
+    config = TrainConfig(steps=steps, batch_size=batch_size, device=device)
     reference = tf1_reference(config)
     runs: list[RunResult] = []
+    anchors = anchors_of(style, idiom, device)
+    anchor_ms: dict[str, list[float]] = {ratio: [] for ratio in anchors}
+
+    def time_anchors() -> None:  # pedantic's setup: untimed, right before each round
+        for ratio, ((anchor_style, anchor_idiom), anchor_device) in anchors.items():
+            run = idioms.get(anchor_style, anchor_idiom).train(bench_data, config.replace(device=anchor_device))
+            anchor_ms[ratio].append(run.ms_per_step)
 
     benchmark.group = f"{device}: batch {config.batch_size}, {config.steps} steps per run"
     benchmark.extra_info.update(style=style, idiom=idiom, device=device, summary=case.summary)
     benchmark.pedantic(
-        lambda: runs.append(case.train(bench_data, config)),
+        lambda: runs.append(case.train(bench_data, config)), setup=time_anchors,
         rounds=bench_settings.rounds, warmup_rounds=bench_settings.warmup_rounds, iterations=1,
     )
+    time_anchors()  # closes the last round's pair
     timed = runs[-bench_settings.rounds:]  # the warm-up rounds come first
     # Time to target from a cold start: a fresh run (new graph or trace) of just enough steps.
-    cold = case.train(bench_data, config.replace(steps=accuracy_target[0]))
+    # The step count is found at batch 100, so the batch-scaling cases leave it out.
+    cold = case.train(bench_data, config.replace(steps=accuracy_target[0])) if batch_size == idioms.BATCH_SIZE else None
     benchmark.extra_info.update(case_report(timed, reference, cold, accuracy_target, bench_settings))
+    benchmark.extra_info.update(ratio_report([r.ms_per_step for r in timed],
+                                             {ratio: ms[-(len(timed) + 1):] for ratio, ms in anchor_ms.items()}))
 
     final = timed[-1]
     assert final.plan_fingerprint == reference.plan_fingerprint, "trained on other batches than TF1"
     assert abs(final.test_accuracy - reference.test_accuracy) <= ACCURACY_TOLERANCE, (
         f"{style}/{idiom} on {device}: test accuracy {final.test_accuracy:.4f}, TF1 reference {reference.test_accuracy:.4f}"
     )
-    assert abs(cold.test_accuracy - accuracy_target[1]) <= ACCURACY_TOLERANCE, (
+    assert cold is None or abs(cold.test_accuracy - accuracy_target[1]) <= ACCURACY_TOLERANCE, (
         f"{style}/{idiom} on {device}: {cold.test_accuracy:.4f} after {accuracy_target[0]} steps, the NumPy floor had {accuracy_target[1]:.4f}"
     )

@@ -25,6 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench-style", action="append", default=[], help="run only this style (repeatable, or comma-separated)")
     group.addoption("--bench-idiom", action="append", default=[], help="run only this idiom (repeatable, or comma-separated)")
     group.addoption("--bench-device", action="append", default=[], help="run only this device, cpu or gpu (repeatable)")
+    group.addoption("--bench-batch", action="append", default=[], help=f"run only this batch size (repeatable; of {list(idioms.BATCH_SIZES)} or any other)")
     group.addoption("--bench-data-dir", default=None, help="MNIST folder or mnist.npz (default: the usual search, $TFPARITY_DATA_DIR ...)")
 
 
@@ -44,19 +45,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect the suite's cases that --bench-style/--bench-idiom/--bench-device leave out."""
-    wanted = {name: option_list(config, f"bench_{name}") for name in ("style", "idiom", "device")}
+    """Deselect the suite's cases that --bench-style/--bench-idiom/--bench-device/--bench-batch leave out."""
+    wanted = {name: option_list(config, f"bench_{name}") for name in ("style", "idiom", "device", "batch")}
     if not any(wanted.values()):
         return
     try:
-        chosen = {(i.style, i.name, d) for i, d in idioms.select(wanted["style"], wanted["idiom"], wanted["device"])}
+        batches = [int(b) for b in wanted["batch"]]
+        chosen = {(c.idiom.style, c.idiom.name, c.device, c.batch_size)
+                  for c in idioms.select(wanted["style"], wanted["idiom"], wanted["device"], batches)}
     except ValueError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise pytest.UsageError(f"--bench-*: {exc}") from None
     keep, drop = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        is_case = {"style", "idiom", "device"} <= set(params)
-        (drop if is_case and (params["style"], params["idiom"], params["device"]) not in chosen else keep).append(item)
+        is_case = {"style", "idiom", "device", "batch_size"} <= set(params)
+        key = tuple(params.get(k) for k in ("style", "idiom", "device", "batch_size"))
+        (drop if is_case and key not in chosen else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -86,6 +86,15 @@ IDIOMS: tuple[Idiom, ...] = (
 BASELINE = ("tf1_graph", "feed_dict")  # what users migrate from: every ratio "vs TF1" is against it
 FLOOR = (numpy_floor.STYLE, "floor")
 DEVICES = ("cpu", "gpu")
+# The batch-scaling cases: where the GPU overtakes the CPU as the batch grows. Each round trains
+# on as many examples as a batch-100 round, so the steps shrink as the batch grows (the idioms
+# that run STEPS_PER_CALL steps per call would have no steady state left, and stay at batch 100).
+BATCH_SIZE = 100  # the TF1 tutorial's batch: every idiom runs at it
+BATCH_SIZES = (BATCH_SIZE, 1_000, 10_000)
+SCALING_IDIOMS = (BASELINE, ("function", "whole_epoch_xla"), ("keras_fit", "default"), FLOOR)
+MIN_SCALING_STEPS = 10  # steady state needs a few steps after the first
+# Every report's two ratios and the idiom each is read against.
+RATIO_ANCHORS = {"ratio_vs_tf1_feed_dict": BASELINE, "ratio_vs_numpy_floor": FLOOR}
 
 
 def get(style: str, name: str) -> Idiom:
@@ -95,12 +104,34 @@ def get(style: str, name: str) -> Idiom:
     raise KeyError(f"no idiom {style}/{name}; known: {[i.key for i in IDIOMS]}")
 
 
-def select(styles: Iterable[str] | None = None, idioms: Iterable[str] | None = None, devices: Iterable[str] | None = None) -> list[tuple[Idiom, str]]:
-    """The (idiom, device) cases that match every filter (None or empty: no filter).
+@dataclass(frozen=True)
+class Case:
+    """One benchmark case: an idiom on a device at a batch size."""
 
-    Unknown names raise ValueError listing the known ones, so a typo never selects nothing.
+    idiom: Idiom
+    device: str
+    batch_size: int = BATCH_SIZE
+
+    @property
+    def id(self) -> str:
+        """The pytest id: `style-idiom-device`, with `-b<batch>` for the batch-scaling cases."""
+        base = f"{self.idiom.style}-{self.idiom.name}-{self.device}"
+        return base if self.batch_size == BATCH_SIZE else f"{base}-b{self.batch_size}"
+
+    def steps(self, settings: BenchSettings) -> int:
+        """Steps per round: the same examples per round at every batch size, at least MIN_SCALING_STEPS."""
+        return max(settings.steps * BATCH_SIZE // self.batch_size, MIN_SCALING_STEPS)
+
+
+def select(styles: Iterable[str] | None = None, idioms: Iterable[str] | None = None, devices: Iterable[str] | None = None,
+           batch_sizes: Iterable[int] | None = None) -> list[Case]:
+    """The cases that match every filter (None or empty: no filter; batch sizes default to BATCH_SIZES).
+
+    Every idiom runs at BATCH_SIZE; the larger batch sizes run the SCALING_IDIOMS only. Unknown
+    names raise ValueError listing the known ones, so a typo never selects nothing.
     """
     styles, idioms, devices = (set(x) if x else None for x in (styles, idioms, devices))
+    batch_sizes = sorted(set(batch_sizes or BATCH_SIZES))
     for given, known, what in (
         (styles, {i.style for i in IDIOMS}, "style"),
         (idioms, {i.name for i in IDIOMS}, "idiom"),
@@ -108,9 +139,13 @@ def select(styles: Iterable[str] | None = None, idioms: Iterable[str] | None = N
     ):
         if given and given - known:
             raise ValueError(f"unknown {what}(s) {sorted(given - known)}; choose from {sorted(known)}")
+    if batch_sizes[0] < 1:
+        raise ValueError(f"batch sizes must be positive, got {batch_sizes}")
     return [
-        (idiom, device)
+        Case(idiom, device, batch)
+        for batch in batch_sizes
         for idiom in IDIOMS
         for device in idiom.devices
-        if (not styles or idiom.style in styles) and (not idioms or idiom.name in idioms) and (not devices or device in devices)
+        if (batch == BATCH_SIZE or (idiom.style, idiom.name) in SCALING_IDIOMS)
+        and (not styles or idiom.style in styles) and (not idioms or idiom.name in idioms) and (not devices or device in devices)
     ]

@@ -1,8 +1,11 @@
 """The NumPy floor: the same softmax-regression step with no framework at all.
 
 Forward pass, loss, hand-written gradient and update in float32 NumPy, one batch of the
-shared batch plan per step: what a step costs when nothing but the arithmetic (and the
-batch gather the `feed_dict` styles also pay) is left. The benchmark suite reports every
+shared batch plan per step: what a step costs when nothing but the arithmetic is left. The
+batches are gathered into one `[steps, batch, 784]` array before the clock starts, as the
+whole-epoch idioms stack theirs: a per-step gather of 100 random rows of the 172 MB training
+set is memory-latency bound, added 0.05 to 0.1 ms a step, and was the part of the step that
+varied most with the load of the shared VM. The benchmark suite reports every
 style as a ratio against this floor. It honours the same `train(data, config) -> RunResult`
 contract, so it trains to the TF1 weights (to float32 rounding) and its accuracy is checked
 like any style's.
@@ -10,10 +13,13 @@ like any style's.
 Stages line up with the style modules (`# %% stage: ...`); only the loss stage has more to
 say, because the gradient that TensorFlow derives is written out here.
 
-NumPy's BLAS runs on one thread here. A batch-100 step is about 1.6 MFLOP, too little to
-split: OpenBLAS' worker threads only add synchronisation, and when another process shares
-the cores their spin-waiting made steps 10 to 50 times slower and erratic (measured on the
-2-core CI machines). One thread is the faster, steadier floor.
+NumPy's BLAS runs on one thread up to batch 100 and on every core above it. A batch-100 step
+is about 3 MFLOP, too little to split: two threads were no faster here (0.17 against 0.18
+ms/step, with three times the spread), and when another process shares the cores OpenBLAS'
+spin-waiting threads made steps 10 to 50 times slower and erratic. From batch 1,000 the
+matrix products are big enough to share: two threads took 1.0 against 1.3 ms a step at
+batch 1,000 and 12 against 17 at 10,000, and TensorFlow uses both cores too; a one-thread
+floor would be no floor there.
 """
 
 from __future__ import annotations
@@ -23,18 +29,29 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from compat import Datasets, RunResult, TrainConfig, accuracy, initial_weights, iterate_batches, make_batch_plan, step_timing
+from compat import BatchPlan, Datasets, RunResult, TrainConfig, accuracy, initial_weights, iterate_batches, make_batch_plan, step_timing
 
 STYLE = "numpy"
+SINGLE_THREAD_MAX_BATCH = 100  # BLAS on one thread up to this batch size, on every core above it (see above)
+
+
+def blas_threads(batch_size: int) -> int | None:
+    """The BLAS thread limit for a batch size: 1, or None for the library's default (every core)."""
+    return 1 if batch_size <= SINGLE_THREAD_MAX_BATCH else None
 
 
 # %% stage: data
-def make_inputs(data: Datasets, config: TrainConfig):
-    """The shared batch plan, gathered per step exactly as the `feed_dict` styles gather it."""
+def make_plan(data: Datasets, config: TrainConfig) -> BatchPlan:
     if config.device != "cpu":
         raise ValueError(f"the NumPy floor runs on the CPU only, got device={config.device!r}")
-    plan = make_batch_plan(data.train.num_examples, config.batch_size, config.steps, config.seed)
-    return plan, iterate_batches(plan, data.train.images, data.train.one_hot)
+    return make_batch_plan(data.train.num_examples, config.batch_size, config.steps, config.seed)
+
+
+def make_inputs(data: Datasets, config: TrainConfig) -> tuple[BatchPlan, np.ndarray, np.ndarray]:
+    """The shared batch plan, every batch gathered up front: images [steps, batch, 784], labels [steps, batch, 10]."""
+    plan = make_plan(data, config)
+    images, labels = plan.gather(data.train.images, data.train.one_hot)
+    return plan, images, labels
 
 
 # %% stage: model
@@ -120,14 +137,14 @@ def train_step(params: dict[str, np.ndarray], optimizer: SGD | Adam, images: np.
 # %% stage: loop
 def train(data: Datasets, config: TrainConfig) -> RunResult:
     t_begin = time.perf_counter()
-    plan, batches = make_inputs(data, config)
+    plan, images, labels = make_inputs(data, config)
     params = build_model(initial_weights(config))
     optimizer = make_optimizer(config, params)
     losses = np.empty(config.steps, dtype=np.float32)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=blas_threads(config.batch_size), user_api="blas"):
         t_start = t_first = time.perf_counter()
-        for step, (batch_xs, batch_ys) in enumerate(batches):
-            losses[step] = train_step(params, optimizer, batch_xs, batch_ys, config.loss)
+        for step in range(config.steps):
+            losses[step] = train_step(params, optimizer, images[step], labels[step], config.loss)
             if step == 0:
                 t_first = time.perf_counter()
         t_end = time.perf_counter()
@@ -146,10 +163,11 @@ def steps_to_accuracy(data: Datasets, config: TrainConfig, target: float, every:
     Returns (steps, accuracy), or None when `config.steps` are not enough. Every style follows
     the same batch plan to the same weights, so the step count found here holds for all of them.
     """
-    _, batches = make_inputs(data, config)
+    # Gathered step by step: up to TARGET_SEARCH_STEPS batches would not all fit in memory at once.
+    batches = iterate_batches(make_plan(data, config), data.train.images, data.train.one_hot)
     params = build_model(initial_weights(config))
     optimizer = make_optimizer(config, params)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=blas_threads(config.batch_size), user_api="blas"):
         for step, (batch_xs, batch_ys) in enumerate(batches, start=1):
             train_step(params, optimizer, batch_xs, batch_ys, config.loss)
             if step % every == 0:

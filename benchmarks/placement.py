@@ -59,7 +59,8 @@ def probe(device: str, steps: int, data_dir: str | None = None) -> dict[str, dic
     reference = idioms.get(*idioms.BASELINE).train(data, config)
     tf.debugging.set_log_device_placement(True)
     report = {}
-    for idiom, _ in idioms.select(devices=[device]):
+    for case in idioms.select(devices=[device], batch_sizes=[idioms.BATCH_SIZE]):
+        idiom = case.idiom
         if (idiom.style, idiom.name) == idioms.FLOOR:
             continue  # NumPy: no TensorFlow ops to place
         result, log = with_captured_output(lambda: idiom.train(data, config.replace(device=device)))

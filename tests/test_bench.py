@@ -15,6 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,11 +41,11 @@ def tfparity_bench(*args: str, cwd: Path, data_dir: str, extra_env: dict[str, st
 
 @pytest.fixture(scope="module")
 def bench_run(mnist, tmp_path_factory):
-    """One `tfparity bench` run: TF1 feed_dict and the NumPy floor, GPUs hidden, JSON report, plots, a saved baseline."""
+    """One `tfparity bench` run: TF1 feed_dict and the NumPy floor at batch 100 and 1000, GPUs hidden, JSON report, plots, a saved baseline."""
     tmp = tmp_path_factory.mktemp("bench")
     store = tmp / "storage"
     proc = tfparity_bench(
-        "--idioms", "feed_dict", "floor", "--format", "json", "-o", str(tmp / "report.json"),
+        "--idioms", "feed_dict", "floor", "--batch-sizes", "100", "1000", "--format", "json", "-o", str(tmp / "report.json"),
         "--plot", str(tmp / "plots"), "--benchmark-json", str(tmp / "pytest-benchmark.json"),
         "--", f"--benchmark-storage=file://{store}", "--benchmark-save=baseline",
         cwd=tmp, data_dir=data_path(mnist), extra_env={"CUDA_VISIBLE_DEVICES": "-1"},  # force the no-GPU path
@@ -56,24 +57,111 @@ def bench_run(mnist, tmp_path_factory):
 
 
 def test_json_report_has_one_object_per_case_with_the_issue_keys(bench_run):
-    cases = {(c["style"], c["idiom"], c["device"]): c for c in bench_run["report"]["cases"]}
-    assert set(cases) == {("tf1_graph", "feed_dict", "cpu"), ("tf1_graph", "feed_dict", "gpu"), ("numpy", "floor", "cpu")}
-    baseline, floor = cases["tf1_graph", "feed_dict", "cpu"], cases["numpy", "floor", "cpu"]
-    for case in (baseline, floor):
+    cases = {(c["style"], c["idiom"], c["device"], c["batch_size"]): c for c in bench_run["report"]["cases"]}
+    assert set(cases) == {(style, idiom, device, batch) for batch in (100, 1000)
+                          for style, idiom, device in (("tf1_graph", "feed_dict", "cpu"), ("tf1_graph", "feed_dict", "gpu"), ("numpy", "floor", "cpu"))}
+    baseline, floor = cases["tf1_graph", "feed_dict", "cpu", 100], cases["numpy", "floor", "cpu", 100]
+    for case in (baseline, floor, cases["tf1_graph", "feed_dict", "cpu", 1000], cases["numpy", "floor", "cpu", 1000]):
         assert case["status"] == "passed"
+        timed_to_target = ("time_to_target_s",) if case["batch_size"] == 100 else ()  # found at batch 100 only
         for key in ("ms_per_step_median", "ratio_vs_tf1_feed_dict", "ratio_vs_numpy_floor", "test_accuracy",
-                    "examples_per_s", "first_step_ms", "time_to_target_s", "ms_per_step_iqr"):
+                    "examples_per_s", "first_step_ms", "ms_per_step_iqr", *timed_to_target):
             assert isinstance(case[key], float) and case[key] >= 0, (key, case[key])
-        assert case["rounds"] == 2
+        assert case["rounds"] == 2 and case["steps"] * case["batch_size"] == 120 * 100
         assert abs(case["test_accuracy"] - case["reference_test_accuracy"]) <= 0.001
     assert baseline["ratio_vs_tf1_feed_dict"] == 1.0 and floor["ratio_vs_numpy_floor"] == 1.0
-    assert baseline["ratio_vs_numpy_floor"] == pytest.approx(baseline["ms_per_step_median"] / floor["ms_per_step_median"])
     assert baseline["examples_per_s"] == pytest.approx(100 * 1e3 / baseline["ms_per_step_median"])
 
 
+def test_ratios_are_paired_with_anchor_runs_around_every_round(bench_run):
+    from benchmarks.bench_styles import paired_ratios
+
+    report = {(c["style"], c["idiom"]): c for c in bench_run["report"]["cases"] if c["device"] == "cpu" and c["batch_size"] == 100}
+    infos = {(b["extra_info"]["style"], b["extra_info"]["idiom"]): b["extra_info"] for b in bench_run["benchmark_json"]["benchmarks"]
+             if b["extra_info"]["batch_size"] == 100}
+    for case, ratio in ((("tf1_graph", "feed_dict"), "ratio_vs_numpy_floor"), (("numpy", "floor"), "ratio_vs_tf1_feed_dict")):
+        info = infos[case]
+        anchors = info["anchor_ms_per_step"][ratio]
+        assert len(anchors) == info["rounds"] + 1  # anchor, round, anchor, round, anchor
+        rounds = paired_ratios(info["ms_per_step_rounds"], anchors)
+        assert info[f"{ratio}_rounds"] == pytest.approx(rounds, rel=1e-4)
+        assert report[case][ratio] == pytest.approx(float(np.median(rounds)), rel=1e-4)
+
+
+def test_paired_ratios_cancel_a_drifting_machine():
+    from benchmarks.bench_styles import paired_ratios
+
+    # The machine slows by 10% a run: the anchor (1 ms) and the case (3 ms) alternate in time.
+    drift = [1 + 0.1 * k for k in range(7)]
+    anchor, case = [1.0 * drift[k] for k in (0, 2, 4, 6)], [3.0 * drift[k] for k in (1, 3, 5)]
+    assert paired_ratios(case, anchor) == pytest.approx([3.0, 3.0, 3.0])
+    with pytest.raises(ValueError, match="3 rounds need 4 anchor runs"):
+        paired_ratios(case, anchor[:3])
+
+
+DRIFTING_MACHINE = """
+import dataclasses
+from benchmarks import idioms
+
+# Every run reports base ms/step x (1 + 10% per run so far): a machine slowing down steadily.
+BASE_MS = {"tf1_graph": 1.0, "numpy": 0.25}
+calls = []
+
+def drifting(train, style):
+    def run(data, config):
+        result = train(data, config)
+        calls.append(style)
+        return dataclasses.replace(result, ms_per_step=BASE_MS[style] * (1 + 0.1 * len(calls)))
+    return run
+
+idioms.IDIOMS = tuple(dataclasses.replace(i, train=drifting(i.train, i.style)) if i.style in BASE_MS else i for i in idioms.IDIOMS)
+"""
+
+
+def test_bench_ratios_hold_on_a_drifting_machine(mnist, tmp_path):
+    # Unpaired, the floor (run after TF1, on a slower machine) would read well above 0.25x TF1.
+    (tmp_path / "drifting_machine.py").write_text(DRIFTING_MACHINE)
+    proc = tfparity_bench("--idioms", "feed_dict", "floor", "--devices", "cpu", "--batch-sizes", "100", "--rounds", "3", "--format", "json",
+                          "--benchmark-json", str(tmp_path / "b.json"), "--", "-p", "drifting_machine",
+                          cwd=tmp_path, data_dir=data_path(mnist), extra_env={"PYTHONPATH": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cases = {c["style"]: c for c in json.loads(proc.stdout)["cases"]}
+    assert cases["numpy"]["ratio_vs_tf1_feed_dict"] == pytest.approx(0.25, rel=1e-6)
+    assert cases["tf1_graph"]["ratio_vs_numpy_floor"] == pytest.approx(4.0, rel=1e-6)
+    assert cases["numpy"]["ms_per_step_median"] / cases["tf1_graph"]["ms_per_step_median"] > 0.25 * 1.2
+
+
+def test_batch_scaling_reports_examples_per_second_at_every_batch(bench_run):
+    scaling = {(s["style"], s["idiom"], s["batch_size"]): s for s in bench_run["report"]["batch_scaling"]}
+    assert set(scaling) == {(style, idiom, batch) for style, idiom in (("tf1_graph", "feed_dict"), ("numpy", "floor")) for batch in (100, 1000)}
+    cases = {(c["style"], c["idiom"], c["device"], c["batch_size"]): c for c in bench_run["report"]["cases"]}
+    for (style, idiom, batch), entry in scaling.items():
+        assert entry["cpu_examples_per_s"] == cases[style, idiom, "cpu", batch]["examples_per_s"] > 0
+        assert entry["gpu_examples_per_s"] is None and entry["gpu_over_cpu"] is None  # GPUs hidden
+    markdown = render_from_kept_json(bench_run, "markdown", batch_sizes=[100, 1000])
+    assert "**Batch scaling: examples/s" in markdown
+    assert re.search(r"^\| numpy\s+\| floor\s+\| 1,000\s+\| [\d,]+\s+\|\s+\|\s+\|$", markdown, re.M), markdown
+
+
+def test_gpu_speed_up_is_gpu_over_cpu_examples_per_second():
+    from benchmarks import bench
+
+    def row(device, batch, examples_per_s, status="passed"):
+        return {"style": "function", "idiom": "whole_epoch_xla", "device": device, "batch_size": batch,
+                "status": status, "examples_per_s": examples_per_s}
+
+    rows = [row("cpu", 100, 5e5), row("gpu", 100, 2e5), row("cpu", 10_000, 1e6), row("gpu", 10_000, 6e7), row("gpu", 1000, 9e9, "failed")]
+    scaling = {s["batch_size"]: s for s in bench.batch_scaling(rows)}
+    assert scaling[100]["gpu_over_cpu"] == pytest.approx(0.4) and scaling[10_000]["gpu_over_cpu"] == pytest.approx(60)
+    assert 1000 not in scaling  # a failed case has no number to show
+    assert bench.batch_scaling([row("cpu", 100, 5e5)]) == []  # batch 100 alone: nothing scaled
+
+
 def test_gpu_cases_skip_with_the_reason_when_gpus_are_hidden(bench_run):
-    gpu = next(c for c in bench_run["report"]["cases"] if c["device"] == "gpu")
-    assert gpu["status"] == "skipped" and "no GPU visible" in gpu["message"] and gpu["ms_per_step_median"] is None
+    gpu = [c for c in bench_run["report"]["cases"] if c["device"] == "gpu"]
+    assert len(gpu) == 2
+    for case in gpu:
+        assert case["status"] == "skipped" and "no GPU visible" in case["message"] and case["ms_per_step_median"] is None
 
 
 def test_report_carries_its_context(bench_run):
@@ -90,21 +178,24 @@ def test_report_carries_its_context(bench_run):
 
 def test_pytest_benchmark_json_is_kept_with_extra_info(bench_run):
     benchmarks = bench_run["benchmark_json"]["benchmarks"]
-    assert len(benchmarks) == 2
+    assert len(benchmarks) == 4
     for bench in benchmarks:
         assert bench["stats"]["rounds"] == 2
         info = bench["extra_info"]
-        for key in ("test_accuracy", "max_abs_dw", "steps", "device", "first_step_ms", "examples_per_s", "time_to_target_s"):
+        for key in ("test_accuracy", "max_abs_dw", "steps", "batch_size", "device", "first_step_ms", "examples_per_s", "time_to_target_s"):
             assert key in info, key
-        assert info["steps"] == 120 and info["device"] == "cpu" and info["max_abs_dw"] <= 1e-5
+        # The same examples per round at every batch size: 120 steps of 100, 12 of 1000.
+        assert info["steps"] * info["batch_size"] == 120 * 100 and info["device"] == "cpu" and info["max_abs_dw"] <= 1e-5
+        assert (info["time_to_target_s"] is None) == (info["batch_size"] != 100)
     assert bench_run["benchmark_json"]["machine_info"]["tfparity"]["tensorflow"]
 
 
-def render_from_kept_json(bench_run, fmt: str) -> str:
+def render_from_kept_json(bench_run, fmt: str, batch_sizes: list[int] = [100]) -> str:
     from benchmarks import bench, idioms
 
-    cases = idioms.select(idioms=["feed_dict", "floor"])
-    outcomes = {bench.case_id(c["style"], c["idiom"], c["device"]): (c["status"], c["message"]) for c in bench_run["report"]["cases"]}
+    cases = idioms.select(idioms=["feed_dict", "floor"], batch_sizes=batch_sizes)
+    outcomes = {bench.case_id(c["style"], c["idiom"], c["device"], c["batch_size"]): (c["status"], c["message"])
+                for c in bench_run["report"]["cases"]}
     suite = bench.SuiteRun(returncode=0, output="", outcomes=outcomes, benchmark_json=bench_run["benchmark_json"])
     return bench.render(bench.build_report(cases, suite, "kept.json"), fmt)
 
@@ -133,7 +224,7 @@ def test_plots_are_valid_pngs(bench_run):
     import matplotlib.image
     from PIL import Image
 
-    for name in ("ms_per_step.png", "loss_curves.png"):
+    for name in ("ms_per_step.png", "loss_curves.png", "batch_scaling.png"):
         path = bench_run["tmp"] / "plots" / name
         assert path.read_bytes()[:8] == PNG_SIGNATURE, name
         with Image.open(path) as image:
@@ -150,7 +241,7 @@ def test_a_failed_case_shows_as_failed_and_exits_non_zero(mnist, tmp_path):
         _train = floor.train
         floor.train = lambda data, config: _train(data, config.replace(learning_rate=config.learning_rate * 0.01))
     """))
-    proc = tfparity_bench("--idioms", "floor", "--rounds", "1", "--benchmark-json", str(tmp_path / "b.json"), "--", "-p", "wrong_floor",
+    proc = tfparity_bench("--idioms", "floor", "--batch-sizes", "100", "--rounds", "1", "--benchmark-json", str(tmp_path / "b.json"), "--", "-p", "wrong_floor",
                           cwd=tmp_path, data_dir=data_path(mnist), extra_env={"PYTHONPATH": str(tmp_path)})
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert re.search(r"^numpy\s+floor\s+cpu\s.*FAILED$", proc.stdout, re.M), proc.stdout
@@ -235,7 +326,7 @@ def test_compare_fail_gates_the_real_suite_against_a_saved_baseline(bench_run, m
     """))
     proc = run_child(
         ["-m", "pytest", str(REPO / "benchmarks" / "bench_styles.py"), "-p", "no:cacheprovider", "-p", "slow_floor",
-         "--bench-idiom=floor", "--bench-device=cpu", "--bench-steps=120", "--bench-rounds=2", f"--bench-data-dir={data_path(mnist)}",
+         "--bench-idiom=floor", "--bench-device=cpu", "--bench-batch=100", "--bench-steps=120", "--bench-rounds=2", f"--bench-data-dir={data_path(mnist)}",
          f"--benchmark-storage=file://{bench_run['store']}", "--benchmark-compare=0001", "--benchmark-compare-fail=median:50%"],
         cwd=tmp, extra_env={"PYTHONPATH": str(tmp)},
     )
@@ -276,7 +367,7 @@ def test_gpu_code_path_places_every_idiom_on_the_selected_device(mnist, tmp_path
     report = placement_report(run_child(["-c", FORCED_DEVICE_CHILD, data_path(mnist)], cwd=REPO, extra_env={"TF_CPP_MIN_LOG_LEVEL": "0"}))
     from benchmarks import idioms
 
-    expected = {i.key for i, _ in idioms.select(devices=["gpu"])}
+    expected = {c.idiom.key for c in idioms.select(devices=["gpu"], batch_sizes=[100])}
     assert set(report) == expected
     for key, found in report.items():
         assert found["matmul_devices"] == ["CPU:1"], (key, found)
@@ -310,9 +401,15 @@ def test_readme_cpu_results_come_from_a_full_tfparity_bench_run():
 
     section = readme_section("bench-cpu")
     assert "| style" in section, "paste the output of: tfparity bench --devices cpu --format markdown"
-    for idiom, _ in idioms.select(devices=["cpu"]):
-        assert re.search(rf"^\| {idiom.style}\s+\| {idiom.name}\s+\| cpu\s+\|.*\| passed\s+\|$", section, re.M), idiom.key
+    for case in idioms.select(devices=["cpu"]):
+        row = rf"^\| {case.idiom.style}\s+\| {case.idiom.name}\s+\| cpu\s+\| {case.batch_size}\s+\|.*\| passed\s+\|$"
+        assert re.search(row, section, re.M), case.id
     assert f"run: full, {idioms.FULL.steps} steps" in section and "TensorFlow " in section
-    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| style")]
-    assert all(line.split("|")[3].strip() == "cpu" for line in rows), "the CPU table holds CPU rows only"
+    rows = [line.split("|") for line in section.splitlines() if line.startswith("| ") and not line.startswith("| style")]
+    main_rows = [cells for cells in rows if len(cells) > 10]
+    assert all(cells[3].strip() == "cpu" for cells in main_rows), "the CPU table holds CPU rows only"
+    assert "**Batch scaling" in section
+    for style, idiom in idioms.SCALING_IDIOMS:
+        for batch in idioms.BATCH_SIZES:
+            assert re.search(rf"^\| {style}\s+\| {idiom}\s+\| {batch:,}\s+\| [\d,]+\s+\|", section, re.M), (style, idiom, batch)
     readme_section("bench-gpu")

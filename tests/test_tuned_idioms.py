@@ -94,11 +94,59 @@ def test_steps_to_accuracy_finds_the_first_crossing(mnist):
 
 
 def test_idiom_selection_filters_and_rejects_unknown_names():
-    cpu_only = idioms.select(devices=["cpu"])
-    assert {(i.style, i.name) for i, _ in cpu_only} == {(i.style, i.name) for i in idioms.IDIOMS}
-    assert ("numpy", "floor") not in {(i.style, i.name) for i, _ in idioms.select(devices=["gpu"])}
-    assert [(i.key, d) for i, d in idioms.select(styles=["function"], idioms=["whole_epoch_xla"])] == [
-        ("function/whole_epoch_xla", "cpu"), ("function/whole_epoch_xla", "gpu"),
+    at_100 = idioms.select(devices=["cpu"], batch_sizes=[100])
+    assert [(c.idiom.style, c.idiom.name) for c in at_100] == [(i.style, i.name) for i in idioms.IDIOMS]
+    assert ("numpy", "floor") not in {(c.idiom.style, c.idiom.name) for c in idioms.select(devices=["gpu"])}
+    assert [c.id for c in idioms.select(styles=["function"], idioms=["whole_epoch_xla"])] == [
+        "function-whole_epoch_xla-cpu", "function-whole_epoch_xla-gpu",
+        "function-whole_epoch_xla-cpu-b1000", "function-whole_epoch_xla-gpu-b1000",
+        "function-whole_epoch_xla-cpu-b10000", "function-whole_epoch_xla-gpu-b10000",
     ]
     with pytest.raises(ValueError, match=r"unknown idiom\(s\) \['whole_epoc'\]"):
         idioms.select(idioms=["whole_epoc"])
+
+
+def test_larger_batches_run_the_scaling_idioms_on_the_same_examples():
+    scaled = idioms.select(batch_sizes=[10_000])
+    assert {(c.idiom.style, c.idiom.name) for c in scaled} == set(idioms.SCALING_IDIOMS)
+    # The idioms with 100 steps per call keep a steady state only at batch 100.
+    assert not any(c.idiom.name in ("in_graph", "steps_per_execution") for c in scaled)
+    full = idioms.FULL
+    steps = {b: idioms.Case(idioms.get(*idioms.BASELINE), "cpu", b).steps(full) for b in (100, 1_000, 10_000)}
+    assert steps == {100: full.steps, 1_000: full.steps // 10, 10_000: full.steps // 100}
+    assert {b * n for b, n in steps.items()} == {100 * full.steps}
+    assert idioms.Case(idioms.get(*idioms.BASELINE), "cpu", 60_000).steps(full) == idioms.MIN_SCALING_STEPS
+    with pytest.raises(ValueError, match="batch sizes must be positive"):
+        idioms.select(batch_sizes=[0])
+
+
+@pytest.mark.parametrize("steps_per_execution", [1, 5])
+def test_keras_steps_are_timed_to_the_last_batch_not_to_fit_returning(mnist, monkeypatch, steps_per_execution):
+    """fit's wind-down after the last batch (once measured at 0.7 s) is no part of the steady-state step."""
+    import itertools
+    from types import SimpleNamespace
+
+    ticks = itertools.count()  # a clock that moves one tick per reading: the ms/step counts readings, not time
+    monkeypatch.setattr(keras_style, "time", SimpleNamespace(perf_counter=lambda: float(next(ticks))))
+    slow_wind_down = lambda self, logs=None: [next(ticks) for _ in range(10_000)]  # noqa: E731
+    monkeypatch.setattr(keras_style.RecordSteps, "on_train_end", slow_wind_down)
+    run = keras_style.train(mnist, TrainConfig(steps=20), steps_per_execution=steps_per_execution)
+    # One reading per callback: (20 / spe - 1) ticks between the first call and the last, over the 20 - spe steps after the first call.
+    calls_after_first = 20 // steps_per_execution - 1
+    assert run.ms_per_step == pytest.approx(calls_after_first * 1e3 / (20 - steps_per_execution))
+
+
+@pytest.mark.parametrize("batch_size", [100, 1000])
+def test_numpy_floor_uses_one_blas_thread_for_small_batches_and_every_core_above(mnist, monkeypatch, batch_size):
+    from threadpoolctl import threadpool_info
+
+    def blas_threads_now() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    seen = []
+    step = numpy_floor.train_step
+    monkeypatch.setattr(numpy_floor, "train_step", lambda *args: (seen.append(blas_threads_now()), step(*args))[1])
+    default = blas_threads_now()
+    numpy_floor.train(mnist, TrainConfig(steps=12, batch_size=batch_size))
+    assert seen and all(s == ({1} if batch_size <= numpy_floor.SINGLE_THREAD_MAX_BATCH else default) for s in seen)
+    assert blas_threads_now() == default  # restored afterwards
