@@ -67,10 +67,6 @@ class SuiteRun:
     benchmark_json: dict[str, Any] | None = None
 
 
-def case_id(style: str, idiom: str, device: str, batch_size: int = idioms.BATCH_SIZE) -> str:
-    return idioms.Case(idioms.get(style, idiom), device, batch_size).id
-
-
 def pytest_command(args: argparse.Namespace, json_path: str, junit_path: str) -> list[str]:
     command = [sys.executable, "-m", "pytest", str(SUITE), "-p", "no:cacheprovider", "-v", "-rfEs",
                f"--benchmark-json={json_path}", f"--junitxml={junit_path}"]
@@ -140,7 +136,7 @@ def run_suite(args: argparse.Namespace, total_cases: int) -> SuiteRun:
 def build_report(cases: list[idioms.Case], suite: SuiteRun, json_path: str) -> dict[str, Any]:
     """One row per selected case: its verdict, its numbers, its ratios; the batch scaling; and the run's context."""
     data = suite.benchmark_json or {"benchmarks": [], "machine_info": {}}
-    by_case = {case_id(**{k: b["params"][k] for k in ("style", "idiom", "device", "batch_size")}): b for b in data["benchmarks"]}
+    by_case = {idioms.case_id(**{k: b["params"][k] for k in ("style", "idiom", "device", "batch_size")}): b for b in data["benchmarks"]}
     rows = []
     for case in cases:
         outcome, message = suite.outcomes.get(case.id, ("not run", ""))
@@ -274,7 +270,7 @@ def load_previous(path: str) -> list[dict[str, Any]]:
 def ratio_drift(rows: list[dict[str, Any]], previous: list[dict[str, Any]], source: str) -> dict[str, Any]:
     """How much every ratio moved against the previous run: new/old - 1, per case and ratio."""
     def key(case: dict[str, Any]) -> str:
-        return case_id(case["style"], case["idiom"], case["device"], case.get("batch_size", idioms.BATCH_SIZE))
+        return idioms.case_id(case["style"], case["idiom"], case["device"], case.get("batch_size", idioms.BATCH_SIZE))
 
     before = {key(c): c for c in previous}
     changes = []
@@ -319,7 +315,7 @@ def notes(report: dict[str, Any]) -> list[str]:
         out += drift_lines(report["ratio_drift"])
     for r in rows:
         if r["status"] != "passed" and r["message"]:
-            out.append(f"{r['status'].upper()} {case_id(r['style'], r['idiom'], r['device'], r['batch_size'])}: {r['message']}")
+            out.append(f"{r['status'].upper()} {idioms.case_id(r['style'], r['idiom'], r['device'], r['batch_size'])}: {r['message']}")
     return out
 
 
@@ -336,7 +332,7 @@ def plot(report: dict[str, Any], out_dir: str) -> list[str]:
 
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     done = [r for r in report["cases"] if r["ms_per_step_median"] is not None and r["batch_size"] == idioms.BATCH_SIZE]
-    labels = [case_id(r["style"], r["idiom"], r["device"]) for r in done]
+    labels = [idioms.case_id(r["style"], r["idiom"], r["device"]) for r in done]
     written = []
 
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(done) + 1.5))

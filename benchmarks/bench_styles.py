@@ -124,8 +124,8 @@ def case_report(runs: list[RunResult], reference: RunResult, cold: RunResult | N
 
 @pytest.mark.parametrize("style,idiom,device,batch_size", case_params())
 def test_idiom_speed_and_accuracy(benchmark, style, idiom, device, batch_size, bench_settings, bench_data, tf1_reference, accuracy_target):
-    case = idioms.get(style, idiom)
-    steps = idioms.Case(case, device, batch_size).steps(bench_settings)
+    timed_idiom = idioms.get(style, idiom)
+    steps = idioms.Case(timed_idiom, device, batch_size).steps(bench_settings)
     # The tutorial model, stable loss, SGD 0.5; larger batches take fewer steps over the same examples.
     config = TrainConfig(steps=steps, batch_size=batch_size, device=device)
     reference = tf1_reference(config)
@@ -139,16 +139,16 @@ def test_idiom_speed_and_accuracy(benchmark, style, idiom, device, batch_size, b
             anchor_ms[ratio].append(run.ms_per_step)
 
     benchmark.group = f"{device}: batch {config.batch_size}, {config.steps} steps per run"
-    benchmark.extra_info.update(style=style, idiom=idiom, device=device, summary=case.summary)
+    benchmark.extra_info.update(style=style, idiom=idiom, device=device, summary=timed_idiom.summary)
     benchmark.pedantic(
-        lambda: runs.append(case.train(bench_data, config)), setup=time_anchors,
+        lambda: runs.append(timed_idiom.train(bench_data, config)), setup=time_anchors,
         rounds=bench_settings.rounds, warmup_rounds=bench_settings.warmup_rounds, iterations=1,
     )
     time_anchors()  # closes the last round's pair
     timed = runs[-bench_settings.rounds:]  # the warm-up rounds come first
     # Time to target from a cold start: a fresh run (new graph or trace) of just enough steps.
     # The step count is found at batch 100, so the batch-scaling cases leave it out.
-    cold = case.train(bench_data, config.replace(steps=accuracy_target[0])) if batch_size == idioms.BATCH_SIZE else None
+    cold = timed_idiom.train(bench_data, config.replace(steps=accuracy_target[0])) if batch_size == idioms.BATCH_SIZE else None
     benchmark.extra_info.update(case_report(timed, reference, cold, accuracy_target, bench_settings))
     benchmark.extra_info.update(ratio_report([r.ms_per_step for r in timed],
                                              {ratio: ms[-(len(timed) + 1):] for ratio, ms in anchor_ms.items()}))

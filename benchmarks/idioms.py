@@ -104,6 +104,12 @@ def get(style: str, name: str) -> Idiom:
     raise KeyError(f"no idiom {style}/{name}; known: {[i.key for i in IDIOMS]}")
 
 
+def case_id(style: str, idiom: str, device: str, batch_size: int = BATCH_SIZE) -> str:
+    """The pytest id: `style-idiom-device`, with `-b<batch>` for the batch-scaling cases."""
+    base = f"{style}-{idiom}-{device}"
+    return base if batch_size == BATCH_SIZE else f"{base}-b{batch_size}"
+
+
 @dataclass(frozen=True)
 class Case:
     """One benchmark case: an idiom on a device at a batch size."""
@@ -114,9 +120,7 @@ class Case:
 
     @property
     def id(self) -> str:
-        """The pytest id: `style-idiom-device`, with `-b<batch>` for the batch-scaling cases."""
-        base = f"{self.idiom.style}-{self.idiom.name}-{self.device}"
-        return base if self.batch_size == BATCH_SIZE else f"{base}-b{self.batch_size}"
+        return case_id(self.idiom.style, self.idiom.name, self.device, self.batch_size)
 
     def steps(self, settings: BenchSettings) -> int:
         """Steps per round: the same examples per round at every batch size, at least MIN_SCALING_STEPS."""

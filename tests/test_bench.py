@@ -194,7 +194,7 @@ def render_from_kept_json(bench_run, fmt: str, batch_sizes: list[int] = [100]) -
     from benchmarks import bench, idioms
 
     cases = idioms.select(idioms=["feed_dict", "floor"], batch_sizes=batch_sizes)
-    outcomes = {bench.case_id(c["style"], c["idiom"], c["device"], c["batch_size"]): (c["status"], c["message"])
+    outcomes = {idioms.case_id(c["style"], c["idiom"], c["device"], c["batch_size"]): (c["status"], c["message"])
                 for c in bench_run["report"]["cases"]}
     suite = bench.SuiteRun(returncode=0, output="", outcomes=outcomes, benchmark_json=bench_run["benchmark_json"])
     return bench.render(bench.build_report(cases, suite, "kept.json"), fmt)
