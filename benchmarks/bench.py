@@ -209,8 +209,8 @@ def render(report: dict[str, Any], fmt: str) -> str:
                f"time to {target:g} s", "x TF1 feed_dict", "x NumPy floor", "test acc", "rounds", "result"]
     markdown = fmt == "markdown"
     tablefmt = "github" if markdown else "simple"
-    context = [f"- {line}" for line in context_lines(report["context"])] if markdown else context_lines(report["context"])
-    parts = [*context, "", tabulate([table_row(r) for r in report["cases"]], headers=headers, tablefmt=tablefmt, disable_numparse=True)]
+    header = [f"- {line}" for line in context_lines(report["context"])] if markdown else context_lines(report["context"])
+    parts = [*header, "", tabulate([table_row(r) for r in report["cases"]], headers=headers, tablefmt=tablefmt, disable_numparse=True)]
     if report.get("batch_scaling"):
         title = "Batch scaling: examples/s as the batch grows, and the GPU's speed-up over the CPU"
         parts += ["", f"**{title}**" if markdown else title, "", scaling_table(report["batch_scaling"], tablefmt)]
