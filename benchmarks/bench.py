@@ -43,9 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=None, metavar="N",
                         help=f"only these batch sizes (default {' '.join(map(str, idioms.BATCH_SIZES))}; every idiom runs at "
                              f"{idioms.BATCH_SIZE}, the others run {', '.join('/'.join(k) for k in idioms.SCALING_IDIOMS)})")
-    parser.add_argument("--quick", action="store_true", help=f"the short CI run ({idioms.QUICK.steps} steps, {idioms.QUICK.rounds} rounds) instead of the full one ({idioms.FULL.steps} steps, {idioms.FULL.rounds} rounds)")
+    parser.add_argument("--quick", action="store_true", help=f"the short CI run ({idioms.QUICK.steps} steps, {idioms.QUICK.rounds} rounds) instead of the full one ({idioms.FULL.steps} steps, {idioms.FULL.rounds} to {idioms.FULL.max_rounds} rounds: the cheap cases take more)")
     parser.add_argument("--steps", type=int, default=None, help="training steps per round (overrides the mode's)")
-    parser.add_argument("--rounds", type=int, default=None, help="timed rounds per case (overrides the mode's)")
+    parser.add_argument("--rounds", type=int, default=None, help="this many timed rounds for every case (default: the mode's)")
     parser.add_argument("--data-dir", default=None, metavar="PATH", help="MNIST folder of IDX files or mnist.npz (default: the usual search)")
     parser.add_argument("--benchmark-json", default=DEFAULT_JSON, metavar="FILE", help=f"where pytest-benchmark's JSON is kept (default {DEFAULT_JSON})")
     parser.add_argument("--plot", default=None, metavar="DIR", help="also write ms_per_step.png, loss_curves.png and batch_scaling.png here")
@@ -191,7 +191,7 @@ def context(data: dict[str, Any], json_path: str) -> dict[str, Any]:
         "tensorflow": env.get("tensorflow"), "keras": env.get("keras"), "numpy": env.get("numpy"), "python": env.get("python"),
         "cpu": env.get("cpu"), "cpu_count": env.get("cpu_count"), "platform": env.get("platform"),
         "gpus": env.get("gpus", []), "tf_visible_gpus": env.get("tf_visible_gpus", []),
-        "peak_rss_mib": run.get("peak_rss_mib"), "settings": run.get("settings"), "target_accuracy": run.get("target_accuracy"),
+        "peak_rss_mib": run.get("peak_rss_mib"), "malloc": run.get("malloc"), "settings": run.get("settings"), "target_accuracy": run.get("target_accuracy"),
         "datetime": data.get("datetime"), "benchmark_json": json_path,
     }
 
@@ -245,9 +245,18 @@ def context_lines(ctx: dict[str, Any]) -> list[str]:
         f"TensorFlow {ctx['tensorflow']}, Keras {ctx['keras']}, NumPy {ctx['numpy']}, Python {ctx['python']}",
         f"CPU: {ctx['cpu']}, {ctx['cpu_count']} cores; GPU: {gpus}",
         f"run: {s.get('mode', '?')}, {s.get('steps', '?')} steps of batch {idioms.BATCH_SIZE} per round (larger batches: the same examples "
-        f"in fewer steps, at least {idioms.MIN_SCALING_STEPS}), {s.get('rounds', '?')} timed rounds "
+        f"in fewer steps, at least {idioms.MIN_SCALING_STEPS}), {timed_rounds(s)} timed rounds per case "
         f"after {s.get('warmup_rounds', '?')} warm-up; peak RSS {_num(rss, '.0f')} MiB; pytest-benchmark JSON: {ctx['benchmark_json']}",
+        f"allocator: {ctx.get('malloc') or 'not recorded'}",
     ]
+
+
+def timed_rounds(settings: dict[str, Any]) -> str:
+    """The rounds behind each median, in words: a fixed count, or the range the cases' speeds choose from."""
+    low, high = settings.get("rounds", "?"), settings.get("max_rounds", settings.get("rounds", "?"))
+    if low == high:
+        return str(low)
+    return f"{low} to {high} (as many as fill {settings.get('seconds_per_case', 0):g} s, anchor runs included)"
 
 
 STABLE_WITHIN = 0.20  # the issue's bar: two full runs agree within 20% on every ratio

@@ -19,6 +19,7 @@ by another's, timed minutes apart, does not.
 
 from __future__ import annotations
 
+import time
 from typing import Sequence
 
 import numpy as np
@@ -138,14 +139,21 @@ def test_idiom_speed_and_accuracy(benchmark, style, idiom, device, batch_size, b
             run = idioms.get(anchor_style, anchor_idiom).train(bench_data, config.replace(device=anchor_device))
             anchor_ms[ratio].append(run.ms_per_step)
 
+    def train_round() -> None:
+        runs.append(timed_idiom.train(bench_data, config))
+
+    # Warm-up, untimed: anchors and case once each, which also says how long a round takes.
+    started = time.perf_counter()
+    for _ in range(bench_settings.warmup_rounds):
+        time_anchors()
+        train_round()
+    rounds = bench_settings.rounds_for((time.perf_counter() - started) / max(bench_settings.warmup_rounds, 1))
+
     benchmark.group = f"{device}: batch {config.batch_size}, {config.steps} steps per run"
     benchmark.extra_info.update(style=style, idiom=idiom, device=device, summary=timed_idiom.summary)
-    benchmark.pedantic(
-        lambda: runs.append(timed_idiom.train(bench_data, config)), setup=time_anchors,
-        rounds=bench_settings.rounds, warmup_rounds=bench_settings.warmup_rounds, iterations=1,
-    )
+    benchmark.pedantic(train_round, setup=time_anchors, rounds=rounds, warmup_rounds=0, iterations=1)
     time_anchors()  # closes the last round's pair
-    timed = runs[-bench_settings.rounds:]  # the warm-up rounds come first
+    timed = runs[-rounds:]  # the warm-up rounds come first
     # Time to target from a cold start: a fresh run (new graph or trace) of just enough steps.
     # The step count is found at batch 100, so the batch-scaling cases leave it out.
     cold = timed_idiom.train(bench_data, config.replace(steps=accuracy_target[0])) if batch_size == idioms.BATCH_SIZE else None

@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 import pytest
 
-from benchmarks import idioms
+from benchmarks import allocator, idioms
 from benchmarks.idioms import FULL, QUICK, TARGET_ACCURACY, TARGET_SEARCH_STEPS, BenchSettings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -19,9 +19,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tfparity bench", "tfparity benchmark suite (benchmarks/bench_styles.py)")
-    group.addoption("--bench-full", action="store_true", help=f"full length ({FULL.steps} steps x {FULL.rounds} rounds per case) instead of quick ({QUICK.steps} x {QUICK.rounds})")
+    group.addoption("--bench-full", action="store_true", help=f"full length ({FULL.steps} steps x {FULL.rounds} to {FULL.max_rounds} rounds per case) instead of quick ({QUICK.steps} x {QUICK.rounds})")
     group.addoption("--bench-steps", type=int, default=None, help="training steps per round (overrides the mode's)")
-    group.addoption("--bench-rounds", type=int, default=None, help="timed rounds per case (overrides the mode's)")
+    group.addoption("--bench-rounds", type=int, default=None, help="this many timed rounds for every case (default: the mode's)")
     group.addoption("--bench-style", action="append", default=[], help="run only this style (repeatable, or comma-separated)")
     group.addoption("--bench-idiom", action="append", default=[], help="run only this idiom (repeatable, or comma-separated)")
     group.addoption("--bench-device", action="append", default=[], help="run only this device, cpu or gpu (repeatable)")
@@ -40,8 +40,13 @@ def bench_settings_from(config: pytest.Config) -> BenchSettings:
         raise pytest.UsageError(f"--bench-steps/--bench-rounds: {exc}") from None
 
 
+MALLOC_KEY = pytest.StashKey[str]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     bench_settings_from(config)  # a bad length stops the run here, before any case
+    # Before any case allocates: the batch-10,000 cases otherwise pay page faults that depend on heap history.
+    config.stash[MALLOC_KEY] = allocator.pin_malloc_thresholds()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -125,4 +130,5 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output
         "settings": asdict(bench_settings_from(config)),
         "target_accuracy": TARGET_ACCURACY,
         "peak_rss_mib": peak_rss_mib(),
+        "malloc": config.stash.get(MALLOC_KEY, None),
     }

@@ -8,7 +8,9 @@ weights and the suite can hold each one to the TF1 reference's accuracy.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -24,23 +26,37 @@ class BenchSettings:
 
     mode: str
     steps: int  # training steps per round (batch 100: 1000 steps is the TF1 tutorial's run)
-    rounds: int  # timed rounds behind each median
+    rounds: int  # timed rounds behind each median, at least
     warmup_rounds: int  # untimed rounds first: imports, kernel caches, allocator
+    max_rounds: int  # ... and at most, for the cases whose rounds are short
+    seconds_per_case: float  # the time the rounds of a case fill, its anchor runs included
+
+    def rounds_for(self, seconds_per_round: float) -> int:
+        """Timed rounds for a case whose round, anchors included, takes `seconds_per_round`.
+
+        A short round is noisy (its paired ratio moved by 15% from one round to the next on a
+        shared 2-core VM), so cheap cases take more rounds: as many as fill `seconds_per_case`,
+        between `rounds` and `max_rounds`.
+        """
+        wanted = math.ceil(self.seconds_per_case / max(seconds_per_round, 1e-9))
+        return max(self.rounds, min(self.max_rounds, wanted))
 
 
-QUICK = BenchSettings(mode="quick", steps=200, rounds=3, warmup_rounds=1)
-FULL = BenchSettings(mode="full", steps=1000, rounds=10, warmup_rounds=1)
+QUICK = BenchSettings(mode="quick", steps=200, rounds=3, warmup_rounds=1, max_rounds=3, seconds_per_case=0.0)
+FULL = BenchSettings(mode="full", steps=1000, rounds=10, warmup_rounds=1, max_rounds=40, seconds_per_case=20.0)
 TARGET_ACCURACY = 0.91  # the "time to 0.91" column: the tutorial model's usual MNIST mark
 TARGET_SEARCH_STEPS = 3000  # how far the search for the target's step count may go
 
 def bench_settings(full: bool, steps: int | None = None, rounds: int | None = None) -> BenchSettings:
-    """FULL or QUICK, with `steps`/`rounds` overriding; ValueError for lengths that cannot be timed."""
+    """FULL or QUICK, with `steps` overriding and `rounds` fixing the rounds; ValueError for lengths that cannot be timed."""
     base = FULL if full else QUICK
-    steps, rounds = steps or base.steps, rounds or base.rounds
-    if steps <= STEPS_PER_CALL or rounds < 1:
+    steps = steps or base.steps
+    if steps <= STEPS_PER_CALL or (rounds is not None and rounds < 1):
         # The tuned idioms run STEPS_PER_CALL steps per call: fewer steps leave them no steady state to time.
         raise ValueError(f"steps must exceed {STEPS_PER_CALL} and rounds be at least 1, got steps={steps} and rounds={rounds}")
-    return BenchSettings(mode=base.mode, steps=steps, rounds=rounds, warmup_rounds=base.warmup_rounds)
+    if rounds is None:
+        return dataclasses.replace(base, steps=steps)
+    return dataclasses.replace(base, steps=steps, rounds=rounds, max_rounds=rounds)
 
 
 # Steps per Session.run (TF1 in-graph) and per execution (keras.fit): 100 divides the quick

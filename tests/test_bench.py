@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -172,8 +173,47 @@ def test_report_carries_its_context(bench_run):
     ctx = bench_run["report"]["context"]
     assert (ctx["tensorflow"], ctx["keras"], ctx["numpy"]) == (tf.__version__, keras.__version__, np.__version__)
     assert ctx["python"] == sys.version.split()[0] and ctx["cpu"] and ctx["cpu_count"] == os.cpu_count()
-    assert ctx["peak_rss_mib"] > 0 and ctx["settings"] == {"mode": "quick", "steps": 120, "rounds": 2, "warmup_rounds": 1}
+    assert ctx["peak_rss_mib"] > 0 and ctx["settings"] == {"mode": "quick", "steps": 120, "rounds": 2, "warmup_rounds": 1,
+                                                     "max_rounds": 2, "seconds_per_case": 0.0}
     assert ctx["gpus"] == [] or all({"name", "driver"} <= set(g) for g in ctx["gpus"])
+    # The suite's process pinned glibc malloc's thresholds before any case, and the report says so.
+    assert ("malloc pinned: mmap threshold 32 MiB, trim threshold 1 GiB" in ctx["malloc"]) == (platform.libc_ver()[0] == "glibc"), ctx["malloc"]
+
+
+# Three 31 MB batches (one batch-10,000 step's worth) allocated, touched and freed, over and over:
+# prints the page faults per round once the heap has settled. Run in a fresh process each time,
+# so that its heap has no history.
+ALLOCATION_CHURN = """
+import resource, sys
+import numpy as np
+from benchmarks import allocator
+if sys.argv[1] == "pinned":
+    assert "pinned" in allocator.pin_malloc_thresholds()
+def churn():
+    batches = [np.ones((10_000, 784), np.float32) for _ in range(3)]
+    del batches
+for _ in range(3):
+    churn()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    churn()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
+"""
+
+
+def page_faults_per_churn(mode: str) -> float:
+    proc = run_child(["-c", ALLOCATION_CHURN, mode], cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    return float(proc.stdout.split()[-1])
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt thresholds are glibc's")
+def test_pinned_malloc_reuses_freed_batches_instead_of_faulting_them_back():
+    default, pinned = page_faults_per_churn("default"), page_faults_per_churn("pinned")
+    if default < 100:
+        pytest.skip(f"glibc's default kept the freed batches here too ({default:.0f} faults a round): nothing to pin away")
+    # By default glibc returns the freed 94 MB to the kernel and faults it back in every round.
+    assert pinned < default / 20, f"{pinned:.0f} page faults a round pinned, {default:.0f} by default"
 
 
 def test_pytest_benchmark_json_is_kept_with_extra_info(bench_run):
@@ -275,6 +315,49 @@ def test_run_lengths_that_leave_nothing_to_time_are_refused():
     assert idioms.bench_settings(full=True) == idioms.FULL and idioms.bench_settings(full=False, rounds=5).rounds == 5
     with pytest.raises(ValueError, match=f"steps must exceed {idioms.STEPS_PER_CALL}"):
         idioms.bench_settings(full=False, steps=idioms.STEPS_PER_CALL)  # keras would have one call, no steady state
+
+
+def test_cheap_cases_take_more_rounds_up_to_the_cap():
+    from benchmarks import idioms
+
+    full = idioms.FULL  # 10 to 40 rounds, as many as fill 20 s
+    assert [full.rounds_for(s) for s in (10.0, 2.0, 1.0, 0.5, 0.1)] == [10, 10, 20, 40, 40]
+    fixed = idioms.bench_settings(full=True, rounds=5)  # --rounds: every case, whatever its speed
+    assert fixed.rounds_for(0.01) == fixed.rounds_for(100.0) == 5
+    assert idioms.QUICK.rounds_for(0.01) == idioms.QUICK.rounds
+
+
+# Full mode shrunk to 2..6 rounds filling 6 s, and TF1 made 2 s slower at batch 1,000 only.
+SLOW_AT_1000 = """
+import dataclasses, time
+from benchmarks import idioms
+
+idioms.FULL = dataclasses.replace(idioms.FULL, rounds=2, max_rounds=6, seconds_per_case=6.0)
+
+def slow_at_1000(train):
+    def run(data, config):
+        if config.batch_size == 1000:
+            time.sleep(2.0)
+        return train(data, config)
+    return run
+
+idioms.IDIOMS = tuple(dataclasses.replace(i, train=slow_at_1000(i.train)) if i.style == "tf1_graph" else i for i in idioms.IDIOMS)
+"""
+
+
+def test_full_run_gives_each_case_the_rounds_its_speed_affords(mnist, tmp_path):
+    (tmp_path / "slow_at_1000.py").write_text(SLOW_AT_1000)
+    proc = run_child(["-m", "benchmarks", "bench", "--steps", "120", "--idioms", "feed_dict", "floor", "--devices", "cpu",
+                      "--batch-sizes", "100", "1000", "--data-dir", data_path(mnist), "--format", "json", "--", "-p", "slow_at_1000"],
+                     cwd=tmp_path, extra_env={"PYTHONPATH": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    rounds = {(c["style"], c["batch_size"]): c["rounds"] for c in report["cases"]}
+    # Batch 100: a round (case and anchor) takes well under 1 s, so both cases take the cap.
+    assert rounds["tf1_graph", 100] == rounds["numpy", 100] == 6
+    # Batch 1,000: TF1 runs in every round (as the case or as the anchor), 2 s or more a round.
+    assert 2 <= rounds["tf1_graph", 1000] <= 3 and 2 <= rounds["numpy", 1000] <= 3
+    assert report["context"]["settings"]["max_rounds"] == 6
 
 
 def test_unknown_filter_names_are_rejected_before_running(tmp_path):
