@@ -27,7 +27,6 @@ from tabulate import tabulate
 from benchmarks import cli, idioms
 from benchmarks.progress import Progress
 
-HELP = "benchmark every style and idiom (pytest-benchmark): ms/step, examples/s, first step, time to 0.91, ratios to TF1 and the NumPy floor"
 SUITE = Path(__file__).with_name("bench_styles.py")
 DEFAULT_JSON = os.path.join(".benchmarks", "tfparity-bench.json")
 RATIOS = tuple(idioms.RATIO_ANCHORS)  # ms/step over TF1 feed_dict's on the same device, and over the NumPy floor's

@@ -1,7 +1,8 @@
 """`tfparity`: one command per thing users do with the four styles.
 
-Each subcommand lives in its own module of `benchmarks/` exposing `HELP`,
-`add_arguments(parser)` and `run(args) -> int` (the exit status).
+Each subcommand lives in its own module of `benchmarks/` exposing `add_arguments(parser)`
+and `run(args) -> int` (the exit status); its one-line help lives here, so that `tfparity
+--help` lists the commands without importing them (and TensorFlow with them).
 """
 
 from __future__ import annotations
@@ -10,18 +11,29 @@ import argparse
 import importlib
 import os
 import sys
+from typing import Iterable
 
 # Before anything imports TensorFlow: keep its C++ INFO chatter off the terminal.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# name -> module; each module: HELP, add_arguments(parser), run(args) -> int
+# name -> (module, help); each module: add_arguments(parser), run(args) -> int
 COMMANDS = {
-    "compare": "benchmarks.compare",
-    "parity": "benchmarks.parity_cmd",
-    "sidebyside": "benchmarks.sidebyside",
-    "pitfalls": "benchmarks.pitfalls.command",
-    "bench": "benchmarks.bench",
-    "upgrade": "benchmarks.upgrade",
+    "compare": ("benchmarks.compare",
+                "train all four styles on one config; table of accuracy, loss, max |dW|, |db| against TF1, and time"),
+    "parity": ("benchmarks.parity_cmd",
+               "check every TF2 style against the TF1 graph with compat.parity (variables, forward pass, "
+               "training trajectory, 1-ulp growth); exit status 1 on divergence"),
+    "sidebyside": ("benchmarks.sidebyside",
+                   "the style modules' real source side by side, aligned stage by stage, "
+                   "with each stage's TF1 -> TF2 API changes (Markdown or HTML)"),
+    "pitfalls": ("benchmarks.pitfalls.command",
+                 "run the TF1 -> TF2 pitfall catalogue on the real data; table of effect measured, claim, held, fix"),
+    "bench": ("benchmarks.bench",
+              "benchmark every style and idiom (pytest-benchmark): ms/step, examples/s, first step, "
+              "time to 0.91, ratios to TF1 and the NumPy floor"),
+    "upgrade": ("benchmarks.upgrade",
+                "run TensorFlow's tf_upgrade_v2 on a TF1 script; show its diff and report, "
+                "then audit what it leaves broken or unmigrated"),
 }
 
 
@@ -94,19 +106,29 @@ def write_output(text: str, output: str | None) -> None:
     os.replace(tmp, output)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, with the arguments of `commands` (None: all of them).
+
+    A command's arguments need its module, and most modules import TensorFlow (seconds, and
+    its log lines): `main` builds only the command it runs, so `tfparity --help` stays instant.
+    """
+    wanted = set(COMMANDS if commands is None else commands)
     parser = argparse.ArgumentParser(prog="tfparity", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module_name in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+    for name, (module_name, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name in wanted:
+            module = importlib.import_module(module_name)
+            module.add_arguments(p)
+            p.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The top level has no options of its own besides --help: its first word is the command.
+    command = next((word for word in argv if not word.startswith("-")), None)
+    args = build_parser([command] if command in COMMANDS else []).parse_args(argv)
     from compat import DataError, DeviceUnavailable
 
     try:

@@ -15,8 +15,6 @@ from benchmarks import cli, styles
 from benchmarks.progress import Progress
 from compat import Datasets, RunResult, TrainConfig, max_abs_diff, weights_digest
 
-HELP = "train all four styles on one config; table of accuracy, loss, max |dW|, |db| against TF1, and time"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     cli.add_data_arguments(parser)

@@ -16,9 +16,6 @@ from benchmarks import cli, parity_sides, styles
 from benchmarks.progress import Progress
 from compat import Datasets, TrainConfig, parity
 
-HELP = ("check every TF2 style against the TF1 graph with compat.parity (variables, forward pass, "
-        "training trajectory, 1-ulp growth); exit status 1 on divergence")
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     cli.add_data_arguments(parser)

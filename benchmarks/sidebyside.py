@@ -32,8 +32,6 @@ from pygments.lexers import PythonLexer
 from benchmarks import cli, styles
 from compat.api_map import MAPPINGS, STAGES, ApiMapping, code_only
 
-HELP = "the style modules' real source side by side, aligned stage by stage, with each stage's TF1 -> TF2 API changes (Markdown or HTML)"
-
 MARKER = re.compile(r"^# %% stage: *(?P<name>.*?) *$", re.MULTILINE)
 UNCHANGED_COMMENT = re.compile(r"#\s*unchanged:\s*(?P<reason>.*?)\s*(?:#|$)")
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -45,8 +45,6 @@ from tabulate import tabulate
 from benchmarks import cli
 from benchmarks.progress import Progress
 
-HELP = "run TensorFlow's tf_upgrade_v2 on a TF1 script; show its diff and report, then audit what it leaves broken or unmigrated"
-
 API_DOCS = "https://www.tensorflow.org/api_docs/python/"
 
 # kind -> (makes the converted code fail?, what it means)

@@ -83,3 +83,20 @@ def test_console_script_runs_quietly_when_not_a_terminal(data_args):
     assert out.returncode == 0, out.stderr
     assert "[1/" not in out.stderr  # no progress lines in a pipe
     assert "tf1_graph" in out.stdout
+
+
+def test_the_command_list_loads_no_tensorflow():
+    # TensorFlow takes seconds to import and logs as it does: `tfparity --help` must not wait for it.
+    listing = ("import sys\nfrom benchmarks import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit as exit:\n"
+               "    assert exit.code == 0\nprint('loaded:', sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", listing], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert all(command in out.stdout for command in cli.COMMANDS)
+    assert out.stdout.rstrip().endswith("loaded: []")
+
+
+def test_only_the_command_run_gets_its_arguments():
+    args = cli.build_parser(["upgrade"]).parse_args(["upgrade", "script.py", "--format", "json"])
+    assert args.command == "upgrade" and args.format == "json" and args._run.__module__ == "benchmarks.upgrade"
+    with pytest.raises(SystemExit):  # a command whose module was not loaded has no arguments to parse
+        cli.build_parser([]).parse_args(["compare", "--steps", "3"])

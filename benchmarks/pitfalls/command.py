@@ -17,8 +17,6 @@ from benchmarks import cli
 from benchmarks.pitfalls import CATALOGUE, DataLoader, Measurement, Pitfall, select
 from benchmarks.progress import Progress
 
-HELP = "run the TF1 -> TF2 pitfall catalogue on the real data; table of effect measured, claim, held, fix"
-
 Outcome = Measurement | BaseException
 
 
