@@ -14,13 +14,14 @@ import json
 import math
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from tabulate import tabulate
 
@@ -30,6 +31,7 @@ from benchmarks.progress import Progress
 SUITE = Path(__file__).with_name("bench_styles.py")
 DEFAULT_JSON = os.path.join(".benchmarks", "tfparity-bench.json")
 RATIOS = tuple(idioms.RATIO_ANCHORS)  # ms/step over TF1 feed_dict's on the same device, and over the NumPy floor's
+CONFIDENCE = 0.95  # of the interval reported around every median ratio
 CASE_LINE = re.compile(r"bench_styles\.py::\w+\[(?P<id>[^\]]+)\] (?P<outcome>PASSED|FAILED|SKIPPED|ERROR)")
 
 
@@ -159,12 +161,32 @@ def build_report(cases: list[idioms.Case], suite: SuiteRun, json_path: str) -> d
             "rounds": info.get("rounds"),
             "steps": info.get("steps"),
             "run_seconds_median": bench["stats"]["median"] if bench else None,
-            # Paired ratios (bench_styles.ratio_report): the median of each round over the anchors timed around it.
+            # Paired ratios (bench_styles.ratio_report): the median of each round over the anchors timed around it,
+            # and how precisely this run pins that median down.
             **{ratio: info.get(ratio) if outcome == "passed" else None for ratio in RATIOS},
+            **{f"{ratio}_ci95": median_interval(info[f"{ratio}_rounds"]) if outcome == "passed" and f"{ratio}_rounds" in info else None
+               for ratio in RATIOS},
             "loss_steps": info.get("loss_steps", []),
             "losses": info.get("losses", []),
         })
     return {"context": context(data, json_path), "cases": rows, "batch_scaling": batch_scaling(rows)}
+
+
+def median_interval(values: Sequence[float], level: float = CONFIDENCE) -> list[float] | None:
+    """[low, high]: a distribution-free interval for the median of `values`, None below 6 values.
+
+    The true median lies below the k-th smallest of n values with probability P(Binomial(n, 1/2)
+    < k), whatever the values' distribution; k is the largest rank that keeps each tail within
+    (1 - level) / 2. For 10 rounds that is the 2nd smallest and 2nd largest (97.9% coverage).
+    Rounds on a shared VM are skewed by slow spells, which a normal approximation would ignore.
+    """
+    ordered = sorted(values)
+    n, tail = len(ordered), (1 - level) / 2
+    k, below = 0, 0.0
+    while k < n and below + math.comb(n, k) / 2**n <= tail:
+        below += math.comb(n, k) / 2**n
+        k += 1
+    return [ordered[k - 1], ordered[n - k]] if k else None
 
 
 def batch_scaling(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -231,9 +253,15 @@ def table_row(r: dict[str, Any]) -> list:
     return [
         r["style"], r["idiom"], r["device"], r["batch_size"], _num(r["ms_per_step_median"], ".3f"), _num(r["ms_per_step_iqr"], ".3f"),
         _num(r["examples_per_s"], ",.0f"), first, _num(r["time_to_target_s"], ".2f"),
-        _num(r["ratio_vs_tf1_feed_dict"], ".2f"), _num(r["ratio_vs_numpy_floor"], ".2f"),
+        *(ratio_cell(r[ratio], r.get(f"{ratio}_ci95")) for ratio in RATIOS),
         _num(r["test_accuracy"], ".4f"), r["rounds"] or "", r["status"].upper() if r["status"] in ("failed", "error") else r["status"],
     ]
+
+
+def ratio_cell(value: float | None, interval: list[float] | None) -> str:
+    """`0.91 [0.85, 0.99]`: the median ratio and its 95% interval (just the median where there is none)."""
+    text = _num(value, ".2f")
+    return f"{text} [{interval[0]:.2f}, {interval[1]:.2f}]" if text and interval else text
 
 
 def context_lines(ctx: dict[str, Any]) -> list[str]:
@@ -277,21 +305,23 @@ def load_previous(path: str) -> list[dict[str, Any]]:
 
 def ratio_drift(rows: list[dict[str, Any]], previous: list[dict[str, Any]], source: str) -> dict[str, Any]:
     """How much every ratio moved against the previous run: new/old - 1, per case and ratio."""
-    def key(case: dict[str, Any]) -> str:
-        return idioms.case_id(case["style"], case["idiom"], case["device"], case.get("batch_size", idioms.BATCH_SIZE))
-
-    before = {key(c): c for c in previous}
+    before = {case_id_of(c): c for c in previous}
     changes = []
     for r in rows:
-        old = before.get(key(r))
+        old = before.get(case_id_of(r))
         for ratio in RATIOS:
             if (r["style"], r["idiom"]) == idioms.RATIO_ANCHORS[ratio]:
                 continue  # 1.0 by definition
             if old and r.get(ratio) and old.get(ratio):
-                changes.append({"case": key(r), "ratio": ratio, "change": r[ratio] / old[ratio] - 1})
+                changes.append({"case": case_id_of(r), "ratio": ratio, "change": r[ratio] / old[ratio] - 1,
+                                "now": [r[ratio], r.get(f"{ratio}_ci95")], "before": [old[ratio], old.get(f"{ratio}_ci95")]})
     unstable = [c for c in changes if abs(c["change"]) > STABLE_WITHIN]
+    # Where both runs have intervals, disjoint ones are a change beyond this machine's noise; overlapping ones are not.
+    both = [c for c in changes if c["now"][1] and c["before"][1]]
+    disjoint = [c for c in both if c["now"][1][0] > c["before"][1][1] or c["now"][1][1] < c["before"][1][0]]
     return {"previous": source, "compared": len(changes), "within": STABLE_WITHIN, "beyond": unstable,
-            "largest": max(changes, key=lambda c: abs(c["change"]), default=None)}
+            "largest": max(changes, key=lambda c: abs(c["change"]), default=None),
+            "with_intervals": len(both), "disjoint": disjoint}
 
 
 def drift_lines(drift: dict[str, Any]) -> list[str]:
@@ -300,8 +330,29 @@ def drift_lines(drift: dict[str, Any]) -> list[str]:
         return [f"against {drift['previous']}: no ratio to compare (no case passed in both runs)"]
     lines = [f"against {drift['previous']}: {drift['compared']} ratios compared, largest change {largest['change']:+.0%} "
              f"({largest['case']}, {largest['ratio']}); all within {drift['within']:.0%}: {'yes' if not drift['beyond'] else 'no'}"]
-    lines += [f"moved beyond {drift['within']:.0%}: {c['case']} {c['ratio']} {c['change']:+.0%}" for c in drift["beyond"]]
+    if drift.get("with_intervals"):
+        lines[0] += (f"; {CONFIDENCE:.0%} intervals that no longer overlap: {len(drift['disjoint'])} of {drift['with_intervals']}"
+                     + "".join(f" ({c['case']}, {c['ratio']})" for c in drift["disjoint"]))
+    lines += [f"moved beyond {drift['within']:.0%}: {c['case']} {c['ratio']} {c['change']:+.0%} "
+              f"(now {ratio_cell(*c['now'])}, before {ratio_cell(*c['before'])})" for c in drift["beyond"]]
     return lines
+
+
+def precision_line(rows: list[dict[str, Any]]) -> str | None:
+    """How precisely this run pins its ratios down: the median and the widest half-width of their intervals."""
+    half_widths = {(case_id_of(r), ratio): math.sqrt(r[f"{ratio}_ci95"][1] / r[f"{ratio}_ci95"][0]) - 1
+                   for r in rows for ratio in RATIOS if r.get(f"{ratio}_ci95")}
+    if not half_widths:
+        return None
+    widest = max(half_widths, key=half_widths.get)
+    return (f"[low, high] after a ratio: the {CONFIDENCE:.0%} interval of its median, from the per-round ratios by order "
+            f"statistics (no assumption about the noise; from 6 rounds up). This run pins a ratio down to "
+            f"±{statistics.median(half_widths.values()):.0%} (median over {len(half_widths)}), the widest to "
+            f"±{half_widths[widest]:.0%} ({widest[0]}, {widest[1]}). Two runs whose intervals overlap have not shown a change.")
+
+
+def case_id_of(row: dict[str, Any]) -> str:
+    return idioms.case_id(row["style"], row["idiom"], row["device"], row.get("batch_size", idioms.BATCH_SIZE))
 
 
 def notes(report: dict[str, Any]) -> list[str]:
@@ -319,11 +370,14 @@ def notes(report: dict[str, Any]) -> list[str]:
         out.append(f"batch scaling: every round trains on the same examples, so a larger batch runs fewer steps; read examples/s "
                    f"across batch sizes, not ms/step. GPU / CPU: examples/s on the GPU over the CPU's at that batch "
                    f"(empty where either was not measured).")
+    precision = precision_line(rows)
+    if precision:
+        out.append(precision)
     if "ratio_drift" in report:
         out += drift_lines(report["ratio_drift"])
     for r in rows:
         if r["status"] != "passed" and r["message"]:
-            out.append(f"{r['status'].upper()} {idioms.case_id(r['style'], r['idiom'], r['device'], r['batch_size'])}: {r['message']}")
+            out.append(f"{r['status'].upper()} {case_id_of(r)}: {r['message']}")
     return out
 
 

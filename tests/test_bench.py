@@ -304,9 +304,60 @@ def test_ratio_drift_against_a_previous_report(tmp_path):
     assert drift["largest"]["change"] == pytest.approx(0.3)
     lines = bench.drift_lines(drift)
     assert "largest change +30%" in lines[0] and "all within 20%: no" in lines[0]
+    # With intervals: a move whose two intervals overlap is noise; disjoint ones are a real change.
+    now[1] |= {"ratio_vs_tf1_feed_dict_ci95": [8.5, 9.6], "ratio_vs_numpy_floor_ci95": [27.0, 33.0]}
+    before[1] |= {"ratio_vs_tf1_feed_dict_ci95": [6.5, 7.4], "ratio_vs_numpy_floor_ci95": [25.0, 31.0]}
+    (tmp_path / "before.json").write_text(json.dumps({"context": {}, "cases": before}))
+    drift = bench.ratio_drift(now, bench.load_previous(str(tmp_path / "before.json")), "before.json")
+    assert drift["with_intervals"] == 2 and [c["ratio"] for c in drift["disjoint"]] == ["ratio_vs_tf1_feed_dict"]
+    lines = bench.drift_lines(drift)
+    assert "95% intervals that no longer overlap: 1 of 2 (eager-gradient_tape-cpu, ratio_vs_tf1_feed_dict)" in lines[0]
+    assert lines[1] == ("moved beyond 20%: eager-gradient_tape-cpu ratio_vs_tf1_feed_dict +30% "
+                        "(now 9.10 [8.50, 9.60], before 7.00 [6.50, 7.40])")
     (tmp_path / "other.json").write_text(json.dumps({"benchmarks": []}))
     with pytest.raises(ValueError, match=r"other\.json: not a report of `tfparity bench --format json`"):
         bench.load_previous(str(tmp_path / "other.json"))
+
+
+def test_median_interval_is_the_order_statistic_interval():
+    from benchmarks import bench
+
+    # The textbook ranks of the distribution-free 95% interval for a median (k-th smallest, k-th largest).
+    for n, (low, high) in {6: (1, 6), 10: (2, 9), 12: (3, 10), 20: (6, 15), 40: (14, 27)}.items():
+        values = list(np.random.default_rng(n).permutation(np.arange(1.0, n + 1)))
+        assert bench.median_interval(values) == [low, high], n
+    assert bench.median_interval([1.0, 2.0, 3.0, 4.0, 5.0]) is None  # no 95% interval from 5 values
+    assert bench.median_interval([]) is None
+
+
+def test_median_interval_covers_the_median_of_skewed_rounds_95_percent_of_the_time():
+    from benchmarks import bench
+
+    # Rounds on a shared VM: a base time with slow spells on top (lognormal, heavily skewed).
+    rng = np.random.default_rng(0)
+    true_median = 1.0  # lognormal(0, s) has median exp(0)
+    covered = [low <= true_median <= high for low, high in
+               (bench.median_interval(rng.lognormal(0.0, 0.3, size=10)) for _ in range(4000))]
+    assert 0.95 <= np.mean(covered) <= 0.99  # exact coverage for 10 rounds: 97.85%; min..max would give 99.8%
+
+
+def test_report_gives_every_ratio_its_interval_from_the_rounds(bench_run):
+    import copy
+
+    from benchmarks import bench
+
+    kept = copy.deepcopy(bench_run)
+    floor = next(b["extra_info"] for b in kept["benchmark_json"]["benchmarks"]
+                 if (b["extra_info"]["idiom"], b["extra_info"]["batch_size"]) == ("floor", 100))
+    floor["ratio_vs_tf1_feed_dict_rounds"] = [0.29, 0.21, 0.26, 0.22, 0.24, 0.25, 0.23, 0.27, 0.2, 0.28]  # as if 10 rounds
+    floor["ratio_vs_tf1_feed_dict"] = 0.245
+    table = render_from_kept_json(kept, "table")
+    assert re.search(r"^numpy\s+floor\s+cpu\s+100\s.*\s0\.24 \[0\.21, 0\.28\]\s+1\.00\s", table, re.M), table
+    assert "This run pins a ratio down to ±15% (median over 1)" in table  # sqrt(0.28 / 0.21) - 1
+    assert "[0." not in render_from_kept_json(bench_run, "table")  # 2 rounds: too few for an interval, none shown
+    report = json.loads(render_from_kept_json(kept, "json"))
+    row = next(c for c in report["cases"] if (c["idiom"], c["batch_size"]) == ("floor", 100))
+    assert row["ratio_vs_tf1_feed_dict_ci95"] == [0.21, 0.28] and row["ratio_vs_numpy_floor_ci95"] is None
 
 
 def test_run_lengths_that_leave_nothing_to_time_are_refused():
