@@ -11,6 +11,8 @@ Setting both thresholds explicitly switches glibc's adjustment off (mallopt(3)):
 32 MiB come from the heap, and the heap keeps up to 1 GiB of freed memory, so every case reuses
 its pages, whatever ran before it. This removes a cost of heap history, not one of the idiom;
 every case in the process runs under the same setting, and the report says whether it held.
+`--bench-malloc=default` (`tfparity bench --malloc default`) keeps glibc's own behaviour, to
+see what the pin changes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ M_TRIM_THRESHOLD = -1  # from <malloc.h>
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 32 * 2**20  # the largest glibc accepts (HEAP_MAX_SIZE / 2 on 64-bit): one 10,000 x 784 float32 batch fits
 TRIM_THRESHOLD_BYTES = 2**30
+MALLOC_MODES = ("pinned", "default")  # --bench-malloc: the thresholds pinned, or glibc's own adjustment kept
+
+
+def configure_malloc(mode: str) -> str:
+    """Apply a MALLOC_MODES setting to this process; what was done, in words, for the report."""
+    if mode == "default":
+        return "glibc's defaults kept (--bench-malloc=default): its thresholds adjust to the heap's history"
+    if mode != "pinned":
+        raise ValueError(f"malloc mode {mode!r}: choose from {MALLOC_MODES}")
+    return pin_malloc_thresholds()
 
 
 def pin_malloc_thresholds() -> str:

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 from tabulate import tabulate
 
-from benchmarks import cli, idioms
+from benchmarks import allocator, cli, idioms
 from benchmarks.progress import Progress
 
 SUITE = Path(__file__).with_name("bench_styles.py")
@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None, help="training steps per round (overrides the mode's)")
     parser.add_argument("--rounds", type=int, default=None, help="this many timed rounds for every case (default: the mode's)")
     parser.add_argument("--data-dir", default=None, metavar="PATH", help="MNIST folder of IDX files or mnist.npz (default: the usual search)")
+    parser.add_argument("--malloc", choices=allocator.MALLOC_MODES, default="pinned",
+                        help="pinned (default): glibc malloc's thresholds fixed for every case, so no case pays for the heap "
+                             "history others left; default: glibc's own adjustment (see README, 'allocator')")
     parser.add_argument("--benchmark-json", default=DEFAULT_JSON, metavar="FILE", help=f"where pytest-benchmark's JSON is kept (default {DEFAULT_JSON})")
     parser.add_argument("--plot", default=None, metavar="DIR", help="also write ms_per_step.png, loss_curves.png and batch_scaling.png here")
     parser.add_argument("--previous", default=None, metavar="FILE",
@@ -73,7 +76,8 @@ def pytest_command(args: argparse.Namespace, json_path: str, junit_path: str) ->
                f"--benchmark-json={json_path}", f"--junitxml={junit_path}"]
     if not args.quick:
         command.append("--bench-full")
-    for option, value in (("--bench-steps", args.steps), ("--bench-rounds", args.rounds), ("--bench-data-dir", args.data_dir)):
+    for option, value in (("--bench-steps", args.steps), ("--bench-rounds", args.rounds), ("--bench-data-dir", args.data_dir),
+                          ("--bench-malloc", args.malloc)):
         if value is not None:
             command.append(f"{option}={value}")
     for option, values in (("--bench-style", args.styles), ("--bench-idiom", args.idioms), ("--bench-device", args.devices),

@@ -26,6 +26,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench-idiom", action="append", default=[], help="run only this idiom (repeatable, or comma-separated)")
     group.addoption("--bench-device", action="append", default=[], help="run only this device, cpu or gpu (repeatable)")
     group.addoption("--bench-batch", action="append", default=[], help=f"run only this batch size (repeatable; of {list(idioms.BATCH_SIZES)} or any other)")
+    group.addoption("--bench-malloc", choices=allocator.MALLOC_MODES, default="pinned",
+                    help="pinned (default): glibc malloc's mmap and trim thresholds fixed for every case (benchmarks/allocator.py); default: glibc's own")
     group.addoption("--bench-data-dir", default=None, help="MNIST folder or mnist.npz (default: the usual search, $TFPARITY_DATA_DIR ...)")
 
 
@@ -46,7 +48,11 @@ MALLOC_KEY = pytest.StashKey[str]()
 def pytest_configure(config: pytest.Config) -> None:
     bench_settings_from(config)  # a bad length stops the run here, before any case
     # Before any case allocates: the batch-10,000 cases otherwise pay page faults that depend on heap history.
-    config.stash[MALLOC_KEY] = allocator.pin_malloc_thresholds()
+    config.stash[MALLOC_KEY] = allocator.configure_malloc(config.getoption("bench_malloc"))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"tfparity bench allocator: {config.stash.get(MALLOC_KEY, 'not configured')}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -187,8 +187,7 @@ ALLOCATION_CHURN = """
 import resource, sys
 import numpy as np
 from benchmarks import allocator
-if sys.argv[1] == "pinned":
-    assert "pinned" in allocator.pin_malloc_thresholds()
+print(allocator.configure_malloc(sys.argv[1]))
 def churn():
     batches = [np.ones((10_000, 784), np.float32) for _ in range(3)]
     del batches
@@ -204,16 +203,37 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
 def page_faults_per_churn(mode: str) -> float:
     proc = run_child(["-c", ALLOCATION_CHURN, mode], cwd=REPO)
     assert proc.returncode == 0, proc.stderr
-    return float(proc.stdout.split()[-1])
+    said, faults = proc.stdout.strip().splitlines()
+    assert ("malloc pinned" in said) == (mode == "pinned") and ("defaults kept" in said) == (mode == "default"), said
+    return float(faults)
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt thresholds are glibc's")
 def test_pinned_malloc_reuses_freed_batches_instead_of_faulting_them_back():
+    # "default" is --bench-malloc=default: glibc left as it is.
     default, pinned = page_faults_per_churn("default"), page_faults_per_churn("pinned")
     if default < 100:
         pytest.skip(f"glibc's default kept the freed batches here too ({default:.0f} faults a round): nothing to pin away")
     # By default glibc returns the freed 94 MB to the kernel and faults it back in every round.
     assert pinned < default / 20, f"{pinned:.0f} page faults a round pinned, {default:.0f} by default"
+
+
+@pytest.mark.parametrize("mode", ["default", "pinned"])
+def test_the_suite_header_names_the_malloc_setting_it_runs_under(mode):
+    proc = run_child(["-m", "pytest", str(REPO / "benchmarks" / "bench_styles.py"), "--collect-only", "-p", "no:cacheprovider",
+                      f"--bench-malloc={mode}"], cwd=REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    header = next(line for line in proc.stdout.splitlines() if line.startswith("tfparity bench allocator:"))
+    expected = "defaults kept (--bench-malloc=default)" if mode == "default" else "malloc pinned"
+    assert expected in header or (mode == "pinned" and platform.libc_ver()[0] != "glibc"), header
+
+
+def test_bench_passes_the_malloc_setting_to_the_suite():
+    from benchmarks import bench, cli
+
+    args = cli.build_parser(["bench"]).parse_args(["bench", "--malloc", "default"])
+    assert "--bench-malloc=default" in bench.pytest_command(args, "b.json", "j.xml")
+    assert "--bench-malloc=pinned" in bench.pytest_command(cli.build_parser(["bench"]).parse_args(["bench"]), "b.json", "j.xml")
 
 
 def test_pytest_benchmark_json_is_kept_with_extra_info(bench_run):
