@@ -320,7 +320,7 @@ def ratio_drift(rows: list[dict[str, Any]], previous: list[dict[str, Any]], sour
                 changes.append({"case": case_id_of(r), "ratio": ratio, "change": r[ratio] / old[ratio] - 1,
                                 "now": [r[ratio], r.get(f"{ratio}_ci95")], "before": [old[ratio], old.get(f"{ratio}_ci95")]})
     unstable = [c for c in changes if abs(c["change"]) > STABLE_WITHIN]
-    # Where both runs have intervals, disjoint ones are a change beyond this machine's noise; overlapping ones are not.
+    # Where both runs have intervals, disjoint ones moved by more than either run's round-to-round noise (or the host's load changed).
     both = [c for c in changes if c["now"][1] and c["before"][1]]
     disjoint = [c for c in both if c["now"][1][0] > c["before"][1][1] or c["now"][1][1] < c["before"][1][0]]
     return {"previous": source, "compared": len(changes), "within": STABLE_WITHIN, "beyond": unstable,
