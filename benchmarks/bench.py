@@ -138,6 +138,11 @@ def run_suite(args: argparse.Namespace, total_cases: int) -> SuiteRun:
 # --- the report -------------------------------------------------------------------------------
 
 
+def case_id_of(row: dict[str, Any]) -> str:
+    """The case id of a report row (or of a row from an older report, which may lack batch_size)."""
+    return idioms.case_id(row["style"], row["idiom"], row["device"], row.get("batch_size", idioms.BATCH_SIZE))
+
+
 def build_report(cases: list[idioms.Case], suite: SuiteRun, json_path: str) -> dict[str, Any]:
     """One row per selected case: its verdict, its numbers, its ratios; the batch scaling; and the run's context."""
     data = suite.benchmark_json or {"benchmarks": [], "machine_info": {}}
@@ -355,9 +360,6 @@ def precision_line(rows: list[dict[str, Any]]) -> str | None:
             f"±{half_widths[widest]:.0%} ({widest[0]}, {widest[1]}). Two runs whose intervals overlap have not shown a change.")
 
 
-def case_id_of(row: dict[str, Any]) -> str:
-    return idioms.case_id(row["style"], row["idiom"], row["device"], row.get("batch_size", idioms.BATCH_SIZE))
-
 
 def notes(report: dict[str, Any]) -> list[str]:
     rows = report["cases"]
@@ -398,7 +400,7 @@ def plot(report: dict[str, Any], out_dir: str) -> list[str]:
 
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     done = [r for r in report["cases"] if r["ms_per_step_median"] is not None and r["batch_size"] == idioms.BATCH_SIZE]
-    labels = [idioms.case_id(r["style"], r["idiom"], r["device"]) for r in done]
+    labels = [case_id_of(r) for r in done]
     written = []
 
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(done) + 1.5))
