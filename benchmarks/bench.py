@@ -147,6 +147,9 @@ def build_report(cases: list[idioms.Case], suite: SuiteRun, json_path: str) -> d
     """One row per selected case: its verdict, its numbers, its ratios; the batch scaling; and the run's context."""
     data = suite.benchmark_json or {"benchmarks": [], "machine_info": {}}
     by_case = {idioms.case_id(**{k: b["params"][k] for k in ("style", "idiom", "device", "batch_size")}): b for b in data["benchmarks"]}
+    passed = {case.id: by_case[case.id]["extra_info"] for case in cases
+              if case.id in by_case and suite.outcomes.get(case.id, ("",))[0] == "passed"}
+    estimates, pooled = ratio_estimates(passed)
     rows = []
     for case in cases:
         outcome, message = suite.outcomes.get(case.id, ("not run", ""))
@@ -172,13 +175,40 @@ def build_report(cases: list[idioms.Case], suite: SuiteRun, json_path: str) -> d
             "run_seconds_median": bench["stats"]["median"] if bench else None,
             # Paired ratios (bench_styles.ratio_report): the median of each round over the anchors timed around it,
             # and how precisely this run pins that median down.
-            **{ratio: info.get(ratio) if outcome == "passed" else None for ratio in RATIOS},
-            **{f"{ratio}_ci95": median_interval(info[f"{ratio}_rounds"]) if outcome == "passed" and f"{ratio}_rounds" in info else None
-               for ratio in RATIOS},
+            **{ratio: estimates.get((case.id, ratio), (None, None))[0] for ratio in RATIOS},
+            **{f"{ratio}_ci95": estimates.get((case.id, ratio), (None, None))[1] for ratio in RATIOS},
             "loss_steps": info.get("loss_steps", []),
             "losses": info.get("losses", []),
         })
-    return {"context": context(data, json_path), "cases": rows, "batch_scaling": batch_scaling(rows)}
+    return {"context": context(data, json_path), "cases": rows, "batch_scaling": batch_scaling(rows), "pooled_anchor_ratio": pooled}
+
+
+def ratio_estimates(infos: dict[str, dict[str, Any]]) -> tuple[dict[tuple[str, str], tuple[float | None, list[float] | None]], list[int]]:
+    """(case id, ratio) -> (median, interval) for the cases in `infos` (case id -> extra_info), and the pooled batch sizes.
+
+    A ratio is the median of its case's per-round paired ratios, with one exception. TF1 feed_dict over the floor is
+    measured twice at each batch size: in TF1's case (floor anchors around TF1's rounds) and in the floor's case (TF1
+    anchors around the floor's rounds). Read apart, the two rows disagreed by up to 25% on one quantity; here both
+    come from the pooled rounds (the floor's inverted), so they read as exact reciprocals and rest on twice the
+    rounds. Reports written before the rounds were kept have only the median, and show it.
+    """
+    vs_tf1, vs_floor = (next(r for r, anchor in idioms.RATIO_ANCHORS.items() if anchor == a) for a in (idioms.BASELINE, idioms.FLOOR))
+    out = {}
+    for case_id, info in infos.items():
+        for ratio in RATIOS:
+            rounds = info.get(f"{ratio}_rounds")
+            out[case_id, ratio] = (info.get(ratio), median_interval(rounds) if rounds else None)
+    pooled = []
+    for batch in sorted({info.get("batch_size", idioms.BATCH_SIZE) for info in infos.values()}):
+        tf1, floor = (infos.get(idioms.case_id(*key, "cpu", batch), {}) for key in (idioms.BASELINE, idioms.FLOOR))
+        if f"{vs_floor}_rounds" not in tf1 or f"{vs_tf1}_rounds" not in floor:
+            continue
+        rounds = [*tf1[f"{vs_floor}_rounds"], *(1 / v for v in floor[f"{vs_tf1}_rounds"])]
+        median, interval = statistics.median(rounds), median_interval(rounds)
+        out[idioms.case_id(*idioms.BASELINE, "cpu", batch), vs_floor] = (median, interval)
+        out[idioms.case_id(*idioms.FLOOR, "cpu", batch), vs_tf1] = (1 / median, [1 / interval[1], 1 / interval[0]] if interval else None)
+        pooled.append(batch)
+    return out, pooled
 
 
 def median_interval(values: Sequence[float], level: float = CONFIDENCE) -> list[float] | None:
@@ -372,6 +402,10 @@ def notes(report: dict[str, Any]) -> list[str]:
         f"{target or 'N'} steps (the fewest, in tens, that reach it), graph building or tracing and the test evaluation included; "
         f"batch {idioms.BATCH_SIZE} only.",
     ]
+    if report.get("pooled_anchor_ratio"):
+        out.append(f"TF1 feed_dict over the NumPy floor is timed in both of their cases (each one's rounds between the other's "
+                   f"anchor runs); at batch {', '.join(f'{b:,}' for b in report['pooled_anchor_ratio'])} their two rows show one "
+                   f"estimate from both cases' rounds, as reciprocals.")
     if report.get("batch_scaling"):
         out.append(f"batch scaling: every round trains on the same examples, so a larger batch runs fewer steps; read examples/s "
                    f"across batch sizes, not ms/step. GPU / CPU: examples/s on the GPU over the CPU's at that batch "

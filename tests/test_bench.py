@@ -80,13 +80,62 @@ def test_ratios_are_paired_with_anchor_runs_around_every_round(bench_run):
     report = {(c["style"], c["idiom"]): c for c in bench_run["report"]["cases"] if c["device"] == "cpu" and c["batch_size"] == 100}
     infos = {(b["extra_info"]["style"], b["extra_info"]["idiom"]): b["extra_info"] for b in bench_run["benchmark_json"]["benchmarks"]
              if b["extra_info"]["batch_size"] == 100}
+    measured = {}
     for case, ratio in ((("tf1_graph", "feed_dict"), "ratio_vs_numpy_floor"), (("numpy", "floor"), "ratio_vs_tf1_feed_dict")):
         info = infos[case]
         anchors = info["anchor_ms_per_step"][ratio]
         assert len(anchors) == info["rounds"] + 1  # anchor, round, anchor, round, anchor
-        rounds = paired_ratios(info["ms_per_step_rounds"], anchors)
-        assert info[f"{ratio}_rounds"] == pytest.approx(rounds, rel=1e-4)
-        assert report[case][ratio] == pytest.approx(float(np.median(rounds)), rel=1e-4)
+        measured[case] = paired_ratios(info["ms_per_step_rounds"], anchors)
+        assert info[f"{ratio}_rounds"] == pytest.approx(measured[case], rel=1e-4)
+    # TF1 over the floor, measured in both cases: the report reads it from all four rounds, the floor's inverted.
+    pooled = float(np.median([*measured["tf1_graph", "feed_dict"], *(1 / v for v in measured["numpy", "floor"])]))
+    assert report["tf1_graph", "feed_dict"]["ratio_vs_numpy_floor"] == pytest.approx(pooled, rel=1e-4)
+    assert report["numpy", "floor"]["ratio_vs_tf1_feed_dict"] == pytest.approx(1 / pooled, rel=1e-4)
+    assert bench_run["report"]["pooled_anchor_ratio"] == [100, 1000]
+
+
+def kept_info(ratios: dict[str, list[float]], style: str = "function", idiom: str = "whole_epoch_xla", batch: int = 100) -> dict:
+    """A case's extra_info as the suite keeps it: per-round paired ratios and their median (1.0 for the case's own anchor)."""
+    info = {"style": style, "idiom": idiom, "batch_size": batch}
+    for ratio in ("ratio_vs_tf1_feed_dict", "ratio_vs_numpy_floor"):
+        if ratio in ratios:
+            info[f"{ratio}_rounds"] = ratios[ratio]
+            info[ratio] = float(np.median(ratios[ratio]))
+        else:
+            info[ratio] = 1.0
+    return info
+
+
+def test_tf1_over_the_floor_is_one_estimate_from_both_cases_rounds():
+    from benchmarks import bench
+
+    tf1_rounds = [4.0, 4.4, 3.8, 4.2, 4.6, 3.9]  # TF1's rounds between floor anchors
+    floor_rounds = [0.2, 0.21, 0.19, 0.22, 0.2, 0.18]  # the floor's rounds between TF1 anchors: 4.5 to 5.6 inverted
+    xla_rounds = {"ratio_vs_tf1_feed_dict": [0.2, 0.25, 0.22, 0.24, 0.21, 0.23], "ratio_vs_numpy_floor": [0.9, 1.0, 0.95, 0.85, 1.05, 0.92]}
+    infos = {
+        "tf1_graph-feed_dict-cpu": kept_info({"ratio_vs_numpy_floor": tf1_rounds}, "tf1_graph", "feed_dict"),
+        "numpy-floor-cpu": kept_info({"ratio_vs_tf1_feed_dict": floor_rounds}, "numpy", "floor"),
+        "function-whole_epoch_xla-cpu": kept_info(xla_rounds),
+        # Batch 1,000 ran TF1 only (the floor was filtered out): nothing to pool there.
+        "tf1_graph-feed_dict-cpu-b1000": kept_info({"ratio_vs_numpy_floor": [3.0] * 6}, "tf1_graph", "feed_dict", 1000),
+    }
+    estimates, pooled = bench.ratio_estimates(infos)
+    assert pooled == [100]
+    both = sorted([*tf1_rounds, *(1 / v for v in floor_rounds)])
+    tf1_value, tf1_interval = estimates["tf1_graph-feed_dict-cpu", "ratio_vs_numpy_floor"]
+    assert tf1_value == pytest.approx((both[5] + both[6]) / 2) and tf1_interval == [both[2], both[9]]  # 12 rounds: 3rd and 10th
+    floor_value, floor_interval = estimates["numpy-floor-cpu", "ratio_vs_tf1_feed_dict"]
+    assert floor_value == pytest.approx(1 / tf1_value) and floor_interval == pytest.approx([1 / both[9], 1 / both[2]])
+    # Every other ratio is its own case's median and interval, untouched.
+    assert estimates["function-whole_epoch_xla-cpu", "ratio_vs_numpy_floor"] == (
+        pytest.approx(0.935), bench.median_interval(xla_rounds["ratio_vs_numpy_floor"]))
+    assert estimates["tf1_graph-feed_dict-cpu-b1000", "ratio_vs_numpy_floor"] == (3.0, [3.0, 3.0])
+    assert estimates["tf1_graph-feed_dict-cpu", "ratio_vs_tf1_feed_dict"] == (1.0, None)
+    # A report written before the rounds were kept: its median, no interval.
+    old = {"numpy-floor-cpu": {"style": "numpy", "idiom": "floor", "batch_size": 100, "ratio_vs_tf1_feed_dict": 0.24},
+           "tf1_graph-feed_dict-cpu": {"style": "tf1_graph", "idiom": "feed_dict", "batch_size": 100, "ratio_vs_numpy_floor": 4.1}}
+    estimates, pooled = bench.ratio_estimates(old)
+    assert pooled == [] and estimates["numpy-floor-cpu", "ratio_vs_tf1_feed_dict"] == (0.24, None)
 
 
 def test_paired_ratios_cancel_a_drifting_machine():
@@ -367,17 +416,20 @@ def test_report_gives_every_ratio_its_interval_from_the_rounds(bench_run):
     from benchmarks import bench
 
     kept = copy.deepcopy(bench_run)
-    floor = next(b["extra_info"] for b in kept["benchmark_json"]["benchmarks"]
-                 if (b["extra_info"]["idiom"], b["extra_info"]["batch_size"]) == ("floor", 100))
-    floor["ratio_vs_tf1_feed_dict_rounds"] = [0.29, 0.21, 0.26, 0.22, 0.24, 0.25, 0.23, 0.27, 0.2, 0.28]  # as if 10 rounds
-    floor["ratio_vs_tf1_feed_dict"] = 0.245
+    infos = {(b["extra_info"]["idiom"], b["extra_info"]["batch_size"]): b["extra_info"] for b in kept["benchmark_json"]["benchmarks"]}
+    # As if 5 rounds each: the floor's 0.2 to 0.25x TF1 (4 to 5x inverted), TF1's 4.2 to 4.8x the floor.
+    infos["floor", 100]["ratio_vs_tf1_feed_dict_rounds"] = [0.25, 0.2, 0.22, 0.24, 0.23]
+    infos["feed_dict", 100]["ratio_vs_numpy_floor_rounds"] = [4.2, 4.8, 4.5, 4.4, 4.6]
     table = render_from_kept_json(kept, "table")
-    assert re.search(r"^numpy\s+floor\s+cpu\s+100\s.*\s0\.24 \[0\.21, 0\.28\]\s+1\.00\s", table, re.M), table
-    assert "This run pins a ratio down to ±15% (median over 1)" in table  # sqrt(0.28 / 0.21) - 1
-    assert "[0." not in render_from_kept_json(bench_run, "table")  # 2 rounds: too few for an interval, none shown
+    # 10 pooled rounds: the median 4.45 between the 2nd and 9th smallest, 4.17 and 4.8.
+    assert re.search(r"^tf1_graph\s+feed_dict\s+cpu\s+100\s.*\s1\.00\s+4\.45 \[4\.17, 4\.80\]\s", table, re.M), table
+    assert re.search(r"^numpy\s+floor\s+cpu\s+100\s.*\s0\.22 \[0\.21, 0\.24\]\s+1\.00\s", table, re.M), table
+    assert "This run pins a ratio down to ±7% (median over 2)" in table  # sqrt(4.8 / 4.17) - 1
+    assert "at batch 100 their two rows show one estimate from both cases' rounds" in table  # batch 1,000 is not in this table
+    assert "[0." not in render_from_kept_json(bench_run, "table")  # 2 + 2 rounds: too few for an interval, none shown
     report = json.loads(render_from_kept_json(kept, "json"))
     row = next(c for c in report["cases"] if (c["idiom"], c["batch_size"]) == ("floor", 100))
-    assert row["ratio_vs_tf1_feed_dict_ci95"] == [0.21, 0.28] and row["ratio_vs_numpy_floor_ci95"] is None
+    assert row["ratio_vs_tf1_feed_dict_ci95"] == pytest.approx([1 / 4.8, 1 / 4.1667], rel=1e-3) and row["ratio_vs_numpy_floor_ci95"] is None
 
 
 def test_run_lengths_that_leave_nothing_to_time_are_refused():
