@@ -188,11 +188,12 @@ def ratio_estimates(infos: dict[str, dict[str, Any]]) -> tuple[dict[tuple[str, s
 
     A ratio is the median of its case's per-round paired ratios, with one exception. TF1 feed_dict over the floor is
     measured twice at each batch size: in TF1's case (floor anchors around TF1's rounds) and in the floor's case (TF1
-    anchors around the floor's rounds). Read apart, the two rows disagreed by up to 25% on one quantity; here both
+    anchors around the floor's rounds). Read apart, the two rows disagreed by up to 24% on one quantity; here both
     come from the pooled rounds (the floor's inverted), so they read as exact reciprocals and rest on twice the
     rounds. Reports written before the rounds were kept have only the median, and show it.
     """
-    vs_tf1, vs_floor = (next(r for r, anchor in idioms.RATIO_ANCHORS.items() if anchor == a) for a in (idioms.BASELINE, idioms.FLOOR))
+    ratio_against = {anchor: ratio for ratio, anchor in idioms.RATIO_ANCHORS.items()}
+    vs_tf1, vs_floor = ratio_against[idioms.BASELINE], ratio_against[idioms.FLOOR]
     out = {}
     for case_id, info in infos.items():
         for ratio in RATIOS:
