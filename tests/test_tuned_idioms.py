@@ -41,6 +41,18 @@ def test_tuned_idiom_matches_tf1_feed_dict(mnist, tf1_runs, key):
     assert run.steps == 200 and np.isfinite(run.ms_per_step) and run.extra["first_step_ms"] > 0
 
 
+def test_registry_runs_each_idiom_with_its_options(mnist):
+    """The registry imports a style only to run it (so `tfparity bench --help` loads no TensorFlow), with the idiom's options."""
+    config = TrainConfig(steps=idioms.STEPS_PER_CALL + 20)
+    expected = {"tf1_graph/in_graph": ("steps_per_run", idioms.STEPS_PER_CALL), "function/whole_epoch": ("jit_compile", False),
+                "function/whole_epoch_xla": ("jit_compile", True), "keras_fit/steps_per_execution": ("steps_per_execution", idioms.STEPS_PER_CALL),
+                "keras_fit/default": ("steps_per_execution", 1)}
+    for key, (option, value) in expected.items():
+        idiom = idioms.get(*key.split("/"))
+        assert idiom.train.__qualname__.startswith(("tf1_graph.graph_style.", "tf2_eager.")), idiom.train.__qualname__
+        assert idiom.train(mnist, config).extra[option] == value, key
+
+
 @pytest.mark.parametrize("key", ["tf1_graph/in_graph", "function/whole_epoch", "numpy/floor"])
 def test_tuned_idiom_matches_tf1_with_adam(mnist, tf1_runs, key):
     assert_matches_tf1(idioms.get(*key.split("/")).train(mnist, ADAM), tf1_runs[ADAM])
