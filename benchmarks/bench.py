@@ -27,6 +27,7 @@ from tabulate import tabulate
 
 from benchmarks import allocator, cli, idioms
 from benchmarks.progress import Progress
+from compat import tf_logs
 
 SUITE = Path(__file__).with_name("bench_styles.py")
 DEFAULT_JSON = os.path.join(".benchmarks", "tfparity-bench.json")
@@ -51,8 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--malloc", choices=allocator.MALLOC_MODES, default="pinned",
                         help="pinned (default): glibc malloc's thresholds fixed for every case, so no case pays for the heap "
                              "history others left; default: glibc's own adjustment (see README, 'allocator')")
-    parser.add_argument("--benchmark-json", default=DEFAULT_JSON, metavar="FILE", help=f"where pytest-benchmark's JSON is kept (default {DEFAULT_JSON})")
-    parser.add_argument("--plot", default=None, metavar="DIR", help="also write ms_per_step.png, loss_curves.png and batch_scaling.png here")
+    parser.add_argument("--benchmark-json", default=DEFAULT_JSON, metavar="FILE", type=cli.output_file_in_new_folders, help=f"where pytest-benchmark's JSON is kept (default {DEFAULT_JSON})")
+    parser.add_argument("--plot", default=None, metavar="DIR", type=cli.output_folder, help="also write ms_per_step.png, loss_curves.png and batch_scaling.png here")
     parser.add_argument("--previous", default=None, metavar="FILE",
                         help="a report from an earlier `tfparity bench --format json`: say how far every ratio moved since")
     cli.add_output_arguments(parser)
@@ -122,7 +123,7 @@ def run_suite(args: argparse.Namespace, total_cases: int) -> SuiteRun:
                 lines.append(line)
                 match = CASE_LINE.search(line)
                 if match:
-                    progress.step(f"{match['id']} {match['outcome'].lower()}")
+                    progress.done(f"{match['id']} {match['outcome'].lower()}")
             returncode = child.wait()
         run = SuiteRun(returncode=returncode, output="".join(lines))
         if os.path.exists(junit_path):
@@ -131,7 +132,7 @@ def run_suite(args: argparse.Namespace, total_cases: int) -> SuiteRun:
             text = Path(json_path).read_text(encoding="utf-8")
             run.benchmark_json = json.loads(text)
             Path(args.benchmark_json).parent.mkdir(parents=True, exist_ok=True)
-            cli.write_output(text, args.benchmark_json)
+            cli.write_output(text, args.benchmark_json, quiet=args.quiet)
     return run
 
 
@@ -512,6 +513,7 @@ def run(args: argparse.Namespace) -> int:
     cases = idioms.select(args.styles, args.idioms, args.devices, args.batch_sizes)  # unknown names: ValueError, exit 2
     idioms.bench_settings(not args.quick, args.steps, args.rounds)  # a length that cannot be timed: ValueError, exit 2
     previous = load_previous(args.previous) if args.previous else None  # checked before the long run
+    check_devices(cases)
     suite = run_suite(args, total_cases=len(cases))
     if suite.benchmark_json is None and not suite.outcomes:  # pytest stopped before running any case
         sys.stderr.write(suite.output)
@@ -520,16 +522,40 @@ def run(args: argparse.Namespace) -> int:
     report = build_report(cases, suite, args.benchmark_json)
     if previous is not None:
         report["ratio_drift"] = ratio_drift(report["cases"], previous, args.previous)
-    cli.write_output(render(report, args.format), args.output)
+    cli.write_output(render(report, args.format), args.output, quiet=args.quiet)
     if args.plot:
         for path in plot(report, args.plot):
-            print(f"tfparity bench: wrote {path}", file=sys.stderr)
+            if not args.quiet:
+                print(f"tfparity bench: wrote {path}", file=sys.stderr)
     failed = [r for r in report["cases"] if r["status"] in ("failed", "error")]
     if failed or suite.returncode != 0:
         sys.stderr.write(failure_excerpt(suite.output))
         print(f"tfparity bench: {len(failed)} case(s) failed; pytest exited with status {suite.returncode}", file=sys.stderr)
         return suite.returncode or 1
+    if nothing_measured(report):
+        print(f"tfparity bench: {nothing_measured(report)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def nothing_measured(report: dict[str, Any]) -> str | None:
+    """Why the run measured nothing (every case skipped), or None: such a run is no success."""
+    if any(r["status"] == "passed" for r in report["cases"]):
+        return None
+    reasons = sorted({r.get("message") or r["status"] for r in report["cases"]})
+    return f"no case ran to completion ({'; '.join(reasons)}): nothing was measured"
+
+
+def check_devices(cases: list[idioms.Case]) -> None:
+    """Cases that all need a GPU, where none is visible: an error now, not a run that measures nothing."""
+    if any(case.device != "gpu" for case in cases):
+        return  # GPU cases among CPU ones skip with their reason in the table
+    from compat.devices import gpu_skip_reason
+
+    tf_logs.import_tensorflow()
+    reason = gpu_skip_reason()
+    if reason:
+        raise cli.UsageError(f"--devices gpu: {reason}; run the CPU cases with --devices cpu")
 
 
 def failure_excerpt(output: str) -> str:

@@ -11,10 +11,17 @@ import argparse
 import importlib
 import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Iterable
 
+from compat import tf_logs
+
 # Before anything imports TensorFlow: keep its C++ INFO chatter off the terminal.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+tf_logs.silence_by_default()
+
+# Commands whose module loads TensorFlow only when it runs (their --help stays instant).
+LAZY_TENSORFLOW = {"bench"}
 
 # name -> (module, help); each module: add_arguments(parser), run(args) -> int
 COMMANDS = {
@@ -71,7 +78,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, **defaults) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from compat import TrainConfig
+    """The TrainConfig the flags describe; a device that is not there is an error before any work."""
+    from compat import TrainConfig, tf_device_name
 
     fields = dict(
         steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate, optimizer=args.optimizer,
@@ -79,31 +87,115 @@ def config_from_args(args: argparse.Namespace):
         init=args.init, init_stddev=args.init_stddev, seed=args.seed, device=args.device,
     )
     if getattr(args, "tutorial", False):
-        return TrainConfig.tutorial(**{k: v for k, v in fields.items() if k not in ("loss", "learning_rate")})
-    return TrainConfig(**fields)
+        config = TrainConfig.tutorial(**{k: v for k, v in fields.items() if k not in ("loss", "learning_rate")})
+    else:
+        config = TrainConfig(**fields)
+    if config.device == "gpu":
+        tf_logs.import_tensorflow()
+        tf_device_name("gpu")  # DeviceUnavailable: one line, exit 2, before any style runs
+    return config
 
 
 def load_data_from_args(args: argparse.Namespace):
+    """The data set the flags name; a batch no style can draw from it is an error before any work."""
     from compat import load_dataset
 
-    return load_dataset(args.dataset, args.data_dir, verify=not args.no_verify)
+    data = load_dataset(args.dataset, args.data_dir, verify=not args.no_verify)
+    batch_size = getattr(args, "batch_size", None)
+    if batch_size is not None and batch_size > data.train.num_examples:
+        raise UsageError(
+            f"--batch-size {batch_size} is larger than the {data.name} training set "
+            f"({data.train.num_examples} examples): choose at most {data.train.num_examples}"
+        )
+    return data
+
+
+# --- output paths: checked when the command line is parsed, before any work -----------------
+
+
+class UsageError(Exception):
+    """Bad input found before any work starts: one line on stderr, exit status 2.
+
+    Not a ValueError: argparse would turn that, raised by a `type=` function, into its own
+    message without ours.
+    """
+
+
+def _probe_folder(folder: Path, path: str) -> None:
+    """Create and remove a file in `folder`: the only test that holds for root and read-only mounts."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".tfparity-probe-")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: folder {folder} is not writable ({exc.strerror}); "
+                         "choose a writable path") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _existing_folder(folder: Path, path: str) -> Path:
+    if not folder.exists():
+        raise UsageError(f"cannot write {path}: folder {folder} does not exist; create it or choose another path")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {path}: {folder} is not a folder; choose another path")
+    return folder
+
+
+def output_file(path: str) -> str:
+    """argparse type of a report file: its folder exists and takes a new file, and it is no folder."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder; give a file name")
+    _probe_folder(_existing_folder(target.parent, path), path)
+    return path
+
+
+def output_file_in_new_folders(path: str) -> str:
+    """argparse type of a file whose missing folders tfparity creates: the nearest existing one is writable."""
+    target = Path(path).absolute()
+    if target.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder; give a file name")
+    folder = target.parent
+    while not folder.exists():
+        folder = folder.parent
+    _probe_folder(_existing_folder(folder, path), path)
+    return path
+
+
+def output_folder(path: str) -> str:
+    """argparse type of an output folder: it exists and is writable, or its parent is (it is created)."""
+    target = Path(path)
+    if target.exists():
+        _probe_folder(_existing_folder(target, path), path)
+    else:
+        _probe_folder(_existing_folder(target.parent, path), path)
+    return path
 
 
 def add_output_arguments(parser: argparse.ArgumentParser, formats=("table", "markdown", "json")) -> None:
-    parser.add_argument("--format", choices=list(formats), default=formats[0])
-    parser.add_argument("-o", "--output", default=None, metavar="FILE", help="write the report here instead of stdout")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--format", choices=list(formats), default=formats[0], help=f"(default: {formats[0]})")
+    parser.add_argument("-o", "--output", default=None, metavar="FILE", type=output_file,
+                        help="write the report here instead of stdout (its folder must exist)")
+    add_quiet_argument(parser)
 
 
-def write_output(text: str, output: str | None) -> None:
-    """Write the report to stdout, or atomically to a file (never half-written)."""
+def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress (neither the live line on a terminal nor the per-unit lines elsewhere)")
+
+
+def write_output(text: str, output: str | None, *, quiet: bool = False) -> None:
+    """Write the report to stdout, or atomically to a file (never half-written) and say so on stderr."""
+    if not text.endswith("\n"):
+        text += "\n"
     if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.write(text)
         return
     tmp = f"{output}.tmp-{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text if text.endswith("\n") else text + "\n")
+        f.write(text)
     os.replace(tmp, output)
+    if not quiet:
+        print(f"tfparity: wrote {output} ({os.path.getsize(output):,} bytes)", file=sys.stderr)
 
 
 def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
@@ -113,10 +205,13 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
     its log lines): `main` builds only the command it runs, so `tfparity --help` stays instant.
     """
     wanted = set(COMMANDS if commands is None else commands)
-    parser = argparse.ArgumentParser(prog="tfparity", description=__doc__.splitlines()[0])
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="show TensorFlow's own start-up and log lines (as does setting TF_CPP_MIN_LOG_LEVEL)")
+    parser = argparse.ArgumentParser(prog="tfparity", description=__doc__.splitlines()[0], parents=[verbose])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[verbose])
         if name in wanted:
             module = importlib.import_module(module_name)
             module.add_arguments(p)
@@ -126,15 +221,19 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    # The top level has no options of its own besides --help: its first word is the command.
+    # The top level has no options of its own besides --help and --verbose: its first word is the command.
     command = next((word for word in argv if not word.startswith("-")), None)
-    args = build_parser([command] if command in COMMANDS else []).parse_args(argv)
+    if "-v" in argv or "--verbose" in argv:
+        tf_logs.show_logs()
+    elif command in COMMANDS and command not in LAZY_TENSORFLOW:
+        tf_logs.import_tensorflow()  # before the command's module imports it, with the start-up noise filtered
     from compat import DataError, DeviceUnavailable
 
     try:
+        args = build_parser([command] if command in COMMANDS else []).parse_args(argv)
         return int(args._run(args) or 0)
-    except (DataError, DeviceUnavailable, ValueError) as exc:
-        print(f"tfparity {args.command}: error: {exc}", file=sys.stderr)
+    except (UsageError, DataError, DeviceUnavailable, ValueError) as exc:
+        print(f"tfparity {command}: error: {exc}", file=sys.stderr)
         return 2
 
 

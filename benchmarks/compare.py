@@ -14,6 +14,7 @@ from tabulate import tabulate
 from benchmarks import cli, styles
 from benchmarks.progress import Progress
 from compat import Datasets, RunResult, TrainConfig, max_abs_diff, weights_digest
+from compat.finite import FIX as NONFINITE_FIX
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,20 +41,28 @@ def run_styles(data: Datasets, config: TrainConfig, names: list[str], *, quiet: 
 
 
 def rows(results: dict[str, RunResult | BaseException]) -> list[dict[str, Any]]:
+    """One row per style. A run that went non-finite (or a non-finite reference) has no
+    max |dW| (None) and is never bit-identical: NaN equals nothing."""
     ref = results.get(styles.REFERENCE)
+    ref_ok = isinstance(ref, RunResult) and ref.nonfinite is None
     out = []
     for name, result in results.items():
         if isinstance(result, BaseException):
             out.append({"style": name, "error": f"{type(result).__name__}: {result}"})
             continue
-        diff = max_abs_diff(ref.weights, result.weights) if isinstance(ref, RunResult) else {"W": math.nan, "b": math.nan}
+        bad = result.nonfinite
+        comparable = ref_ok and bad is None
+        diff = max_abs_diff(ref.weights, result.weights) if comparable else {"W": None, "b": None}
         out.append({
             "style": name,
             "test_accuracy": result.test_accuracy,
             "final_loss": result.final_loss,
             "max_abs_dw": diff["W"],
             "max_abs_db": diff["b"],
-            "bit_identical": isinstance(ref, RunResult) and weights_digest(ref.weights) == weights_digest(result.weights),
+            "bit_identical": comparable and weights_digest(ref.weights) == weights_digest(result.weights),
+            "finite": bad is None,
+            "nonfinite": None if bad is None else {
+                "step": bad.step, "loss_step": bad.loss_step, "variables": list(bad.variables), "message": bad.describe()},
             "nan_loss": bool(not all(math.isfinite(v) for v in result.losses)),
             "same_batches": isinstance(ref, RunResult) and ref.plan_fingerprint == result.plan_fingerprint,
             "seconds": result.seconds,
@@ -63,9 +72,24 @@ def rows(results: dict[str, RunResult | BaseException]) -> list[dict[str, Any]]:
     return out
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN and inf to None: JSON has neither, and `json.dumps` would write invalid JSON."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _diff_cell(row: dict[str, Any], key: str) -> str:
+    if not row["finite"]:
+        return "non-finite"
+    return "-" if row[key] is None else f"{row[key]:.3g}"  # "-": the reference went non-finite
+
+
 def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: TrainConfig) -> str:
     if fmt == "json":
-        return json.dumps(table_rows, indent=2)
+        return json.dumps(_json_safe(table_rows), indent=2, allow_nan=False)
     headers = ["style", "test acc", "final loss", "max |dW| vs TF1", "max |db| vs TF1", "bit-identical", "s", "ms/step"]
     body = []
     for r in table_rows:
@@ -73,8 +97,8 @@ def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: T
             body.append([r["style"], "FAILED", r["error"], "", "", "", "", ""])
             continue
         body.append([
-            r["style"], f"{r['test_accuracy']:.4f}", f"{r['final_loss']:.6g}" + (" (NaN seen)" if r["nan_loss"] else ""),
-            f"{r['max_abs_dw']:.3g}", f"{r['max_abs_db']:.3g}", "yes" if r["bit_identical"] else "no",
+            r["style"], f"{r['test_accuracy']:.4f}", f"{r['final_loss']:.6g}",
+            _diff_cell(r, "max_abs_dw"), _diff_cell(r, "max_abs_db"), "yes" if r["bit_identical"] else "no",
             f"{r['seconds']:.2f}", f"{r['ms_per_step']:.3f}",
         ])
     title = (
@@ -86,7 +110,18 @@ def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: T
         headers = [h.replace("|", "\\|") for h in headers]
     table = tabulate(body, headers=headers, tablefmt="github" if fmt == "markdown" else "simple", disable_numparse=True)
     note = "ms/step: training loop after the first step (which carries tracing/graph set-up)."
-    return f"{title}\n\n{table}\n\n{note}" if fmt == "table" else f"{title}\n\n{table}\n\n_{note}_"
+    sections = [title, table, *_nonfinite_section(table_rows, fmt), note if fmt == "table" else f"_{note}_"]
+    return "\n\n".join(sections)
+
+
+def _nonfinite_section(table_rows: list[dict[str, Any]], fmt: str) -> list[str]:
+    """The runs that went NaN or inf, where, and the fix (nothing when every run is finite)."""
+    broken = [r["nonfinite"]["message"] for r in table_rows if r.get("nonfinite")]
+    if not broken:
+        return []
+    bullet = "- " if fmt == "markdown" else "  "
+    return ["\n".join(["went non-finite, so not compared (NaN equals nothing):", *(bullet + b for b in broken),
+                       f"fix: {NONFINITE_FIX}."])]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,8 +129,12 @@ def run(args: argparse.Namespace) -> int:
     names = styles.select(args.styles)
     data = cli.load_data_from_args(args)
     results = run_styles(data, config, names, quiet=args.quiet)
-    cli.write_output(render(rows(results), args.format, data, config), args.output)
+    cli.write_output(render(rows(results), args.format, data, config), args.output, quiet=args.quiet)
     failed = [n for n, r in results.items() if isinstance(r, BaseException)]
     for name in failed:
         print(f"tfparity compare: {name} failed:\n{getattr(results[name], '__traceback_text__', results[name])}", file=sys.stderr)
-    return 1 if failed else 0
+    broken = [r.nonfinite for r in results.values() if isinstance(r, RunResult) and r.nonfinite]
+    if broken:  # one line: the report says where each run blew up
+        print(f"tfparity compare: {', '.join(b.run for b in broken)} went non-finite from step {min(b.step for b in broken)}, "
+              f"so not compared; {NONFINITE_FIX}", file=sys.stderr)
+    return 1 if failed or broken else 0

@@ -1,7 +1,7 @@
 """`tfparity parity`: the full `compat.parity` report for every TF2 style against the TF1 graph.
 
 Exit status: 0 when every style is at parity (or, with --allow-sensitive, a sensitive problem
-with no bug), 1 when any style diverges, 2 on bad input.
+with no bug), 1 when any style diverges or a run goes non-finite (NaN or inf), 2 on bad input.
 """
 
 from __future__ import annotations
@@ -63,15 +63,24 @@ def summary_rows(reports: dict[str, parity.ParityReport]) -> list[list[Any]]:
         t, g = r.trajectory, r.growth
         first = t.first_divergence if t else None
         acc = r.metrics.get("test_accuracy")
+        if t is None or r.nonfinite:  # NaN equals nothing: no divergence figures for a non-finite run
+            dw, dloss = ("-", "-") if t is None else ("non-finite", "-")
+        else:
+            dw, dloss = "bit-identical" if t.bit_identical else f"{t.max_weight_divergence:.3g}", f"{t.max_loss_divergence:.3g}"
+        where = (_nonfinite_cell(r) if r.nonfinite else "none" if first is None else
+                 f"step {first.step}: {first.where}{list(first.index) if first.index else ''}")
         rows.append([
-            name, r.verdict,
-            "-" if t is None else "bit-identical" if t.bit_identical else f"{t.max_weight_divergence:.3g}",
-            "-" if t is None else f"{t.max_loss_divergence:.3g}",
-            "none" if first is None else f"step {first.step}: {first.where}{list(first.index) if first.index else ''}",
+            name, r.verdict, dw, dloss, where,
             "-" if g is None else f"x{g.amplification:.3g} ({'sensitive' if g.sensitive else 'stable'})",
             "-" if acc is None else f"{acc.reference:.4f} / {acc.candidate:.4f}",
         ])
     return rows
+
+
+def _nonfinite_cell(report: parity.ParityReport) -> str:
+    """'step 1: non-finite (tf1_graph, eager)': the first step where a run went NaN or inf."""
+    step = min(n.step for n in report.nonfinite)
+    return f"step {step}: non-finite ({', '.join(n.run for n in report.nonfinite)})"
 
 
 def render(reports: dict[str, parity.ParityReport], fmt: str, data: Datasets, config: TrainConfig) -> str:
@@ -97,5 +106,5 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--record-every must be at least 1, got {args.record_every}")
     data = cli.load_data_from_args(args)
     reports = check(data, config, candidates, args)
-    cli.write_output(render(reports, args.format, data, config), args.output)
+    cli.write_output(render(reports, args.format, data, config), args.output, quiet=args.quiet)
     return 0 if all(r.passes(args.allow_sensitive) for r in reports.values()) else 1

@@ -2,7 +2,8 @@
 
 `python -m benchmarks.placement --device gpu` trains every TensorFlow idiom of the benchmark
 suite for a few steps with `tf.debugging.set_log_device_placement(True)` and prints JSON: for
-each idiom, the devices its MatMul ops (forward and gradient) were placed on. The log is
+each idiom, the devices its MatMul ops (forward and gradient) were placed on, and the devices its
+traced `tf.function`s (XLA clusters included) were called on. The log is
 TensorFlow's C++ logging, so this must run in a fresh process (it sets TF_CPP_MIN_LOG_LEVEL=0
 before TensorFlow loads) and it reads its own stdout/stderr at the file-descriptor level.
 """
@@ -19,11 +20,21 @@ from typing import Any, Callable
 
 # Graph placer lines ("name: (MatMul): /job:.../device:GPU:0") and eager ones ("Executing op MatMul in device ...").
 MATMUL_PLACEMENT = re.compile(r"(?:\(MatMul\): |Executing op MatMul in device )/job:\S+/device:(\w+:\d+)")
+# The call of a traced tf.function ("Executing op __inference_train_epoch_178 in device ..."): where
+# its body runs, and for jit_compile=True the one place the XLA cluster is compiled and run. Every
+# trace has a new name, so the line is written on every run, whatever ran before in the process;
+# an eager MatMul is logged only when its kernel is not cached yet, and XLA's own MatMuls not at all.
+FUNCTION_PLACEMENT = re.compile(r"Executing op __inference_\S+ in device /job:\S+/device:(\w+:\d+)")
 
 
 def matmul_devices(log: str) -> list[str]:
     """The devices ('CPU:0', 'GPU:0', ...) that MatMul ops were placed on, per the placement log."""
     return sorted(set(MATMUL_PLACEMENT.findall(log)))
+
+
+def function_devices(log: str) -> list[str]:
+    """The devices that traced tf.functions (XLA clusters included) were called on, per the placement log."""
+    return sorted(set(FUNCTION_PLACEMENT.findall(log)))
 
 
 def with_captured_output(fn: Callable[[], Any]) -> tuple[Any, str]:
@@ -66,6 +77,8 @@ def probe(device: str, steps: int, data_dir: str | None = None) -> dict[str, dic
         result, log = with_captured_output(lambda: idiom.train(data, config.replace(device=device)))
         report[idiom.key] = {
             "matmul_devices": matmul_devices(log),
+            "function_devices": function_devices(log),
+            "compute_devices": sorted(set(matmul_devices(log)) | set(function_devices(log))),
             "max_abs_diff_vs_tf1_cpu": max(max_abs_diff(reference.weights, result.weights).values()),
         }
     return report

@@ -1,4 +1,9 @@
-"""Progress lines for long commands: shown on a terminal, silent in pipes, CI and --quiet."""
+"""Progress of long commands on stderr: a live line on a terminal, one plain line per finished unit elsewhere.
+
+CI logs and pipes get no carriage returns, but they are not left silent for minutes either:
+each unit (a style, a pitfall, a benchmark case) writes one line when it ends. `--quiet`
+silences both.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +13,54 @@ from typing import TextIO
 
 
 class Progress:
-    """`with Progress(total, "compare") as p: p.step("eager")` prints `[2/4] compare: eager (3.1 s)`."""
+    """`with Progress(4, "compare") as p: p.step("training eager")` shows `[2/4] compare: training eager (3.1 s)`.
+
+    `step(what)` announces a unit that starts now (the one before it has ended); `done(what)`
+    reports a unit that has just ended (for callers that learn of units as they finish).
+    """
 
     def __init__(self, total: int, label: str, *, quiet: bool = False, stream: TextIO | None = None):
         self.stream = stream or sys.stderr
-        self.enabled = not quiet and self.stream.isatty()
-        self.total, self.label, self.done = total, label, 0
-        self.t0 = time.perf_counter()
+        self.live = not quiet and self.stream.isatty()
+        self.lines = not quiet and not self.live
+        self.total, self.label, self.count = total, label, 0
+        self.t0 = self.unit_t0 = time.perf_counter()
+        self.current: str | None = None
 
     def step(self, what: str) -> None:
-        self.done += 1
-        if self.enabled:
+        self._end_current()
+        self.count += 1
+        self.current, self.unit_t0 = what, time.perf_counter()
+        self._show_live(what)
+
+    def done(self, what: str) -> None:
+        self.count += 1
+        self._show_live(what)
+        if self.lines:
+            self._line(f"{what} ({time.perf_counter() - self.unit_t0:.1f} s)")
+        self.unit_t0 = time.perf_counter()
+
+    def _end_current(self) -> None:
+        if self.current is not None and self.lines:
+            self._line(f"{self.current}: done in {time.perf_counter() - self.unit_t0:.1f} s")
+        self.current = None
+
+    def _show_live(self, what: str) -> None:
+        if self.live:
             elapsed = time.perf_counter() - self.t0
-            self.stream.write(f"\r\033[K[{self.done}/{self.total}] {self.label}: {what} ({elapsed:.1f} s)")
+            self.stream.write(f"\r\033[K[{self.count}/{self.total}] {self.label}: {what} ({elapsed:.1f} s)")
             self.stream.flush()
 
-    def __enter__(self) -> "Progress":
+    def _line(self, text: str) -> None:
+        self.stream.write(f"[{self.count}/{self.total}] {self.label}: {text}\n")
+        self.stream.flush()
+
+    def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc) -> None:
-        if self.enabled:
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self._end_current()
+        if self.live:
             self.stream.write("\r\033[K")
             self.stream.flush()

@@ -468,5 +468,5 @@ def render(view: View, fmt: str, output: str | None = None) -> str:
 def run(args: argparse.Namespace) -> int:
     view = build_view(args.styles)
     output = display_path(args.output) if args.output else None
-    cli.write_output(render(view, args.format, output), args.output)
+    cli.write_output(render(view, args.format, output), args.output, quiet=args.quiet)
     return 0

@@ -15,6 +15,8 @@ from typing import Any, Literal, Mapping
 
 import numpy as np
 
+from compat.finite import NonFinite, first_nonfinite
+
 Optimizer = Literal["sgd", "adam"]
 LossForm = Literal["mean", "sum", "tutorial"]
 Initializer = Literal["zeros", "normal", "glorot_uniform"]
@@ -118,6 +120,11 @@ class RunResult:
     @property
     def final_loss(self) -> float:
         return float(self.losses[-1]) if len(self.losses) else float("nan")
+
+    @property
+    def nonfinite(self) -> NonFinite | None:
+        """Where the run went to NaN or inf (its losses, and its final weights), or None."""
+        return first_nonfinite(self.style, self.losses, {len(self.losses): self.weights})
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (weights reduced to shapes and a digest, not dumped)."""

@@ -60,6 +60,8 @@ from typing import Any, Callable, Iterator, Literal, Mapping, Protocol, Sequence
 import numpy as np
 
 from compat.batches import BatchPlan, make_batch_plan
+from compat.finite import FIX as NONFINITE_FIX
+from compat.finite import NonFinite, first_nonfinite
 
 Weights = dict[str, np.ndarray]
 Batch = tuple[np.ndarray, np.ndarray]
@@ -68,7 +70,8 @@ NameMap = Mapping[str, str] | Callable[[str], str] | None
 PARITY = "parity"
 SENSITIVE = "sensitive problem, no bug"
 BUG = "bug"
-Verdict = Literal["parity", "sensitive problem, no bug", "bug"]
+NONFINITE = "non-finite"  # both runs blew up: NaN equals nothing, so nothing was compared
+Verdict = Literal["parity", "sensitive problem, no bug", "bug", "non-finite"]
 
 SENSITIVITY_FACTOR = 10.0
 SENSITIVITY_RULE = (
@@ -679,8 +682,9 @@ class ParityReport:
 
     `verdict` is "parity" (everything within tolerance), "sensitive problem, no bug" (the
     trajectory left the tolerance, but no further than float32 rounding grows to on this
-    problem: `SENSITIVITY_RULE`), or "bug". `str(report)` is a readable report; `to_dict()` is
-    JSON-ready.
+    problem: `SENSITIVITY_RULE`), "bug", or "non-finite" (both runs went to NaN or inf, so
+    there is nothing to compare; never a pass). `nonfinite` says where each such run blew up.
+    `str(report)` is a readable report; `to_dict()` is JSON-ready.
     """
 
     reference: str
@@ -695,7 +699,7 @@ class ParityReport:
     growth: GrowthEstimate | None
     envelope: Envelope | None
     metrics: dict[str, MetricResult]
-    nonfinite: list[str]
+    nonfinite: list[NonFinite]
     verdict: Verdict
     reasons: list[str]
 
@@ -718,6 +722,8 @@ class ParityReport:
             out.add("outputs")
         if self.trajectory and self.trajectory.first_divergence:
             out.add(self.trajectory.first_divergence.where)
+        for n in self.nonfinite:
+            out |= set(n.variables) | ({"loss"} if n.loss_step is not None else set())
         return out
 
     def __str__(self) -> str:
@@ -763,8 +769,8 @@ def compare_trajectories(reference: Trajectory, candidate: Trajectory, tolerance
                            float(loss_tolerance.allowed(reference.losses[k])), k)
     last = steps[-1] if steps else 0
     final = weights_differences(reference.weights[last], candidate.weights[last], tolerance, step=last) if steps else []
-    identical = bool(np.array_equal(reference.losses, candidate.losses, equal_nan=True)) and all(
-        all(np.array_equal(reference.weights[k][n], candidate.weights[k][n], equal_nan=True) for n in reference.weights[k])
+    identical = bool(np.array_equal(reference.losses, candidate.losses)) and all(
+        all(np.array_equal(reference.weights[k][n], candidate.weights[k][n]) for n in reference.weights[k])
         for k in steps)
     return TrajectoryResult(
         steps=reference.steps, record_every=record_every, weight_steps=steps, weight_divergence=weight_div,
@@ -829,11 +835,6 @@ def apply_sensitivity_rule(trajectory: TrajectoryResult, growth: GrowthEstimate,
         loss_violation = Difference("loss", (), float(reference.losses[k]), float(candidate.losses[k]), float(d[k]),
                                     float(loss_tolerance.allowed(reference.losses[k])), k)
     return Envelope(factor, env, loss_env, weight_violation, loss_violation)
-
-
-def nonfinite_steps(side: str, trajectory: Trajectory) -> list[str]:
-    bad = np.nonzero(~np.isfinite(trajectory.losses))[0]
-    return [f"{side}: non-finite loss from step {int(bad[0])} ({len(bad)} steps)"] if bad.size else []
 
 
 # --- the checks ----------------------------------------------------------------------------
@@ -957,10 +958,14 @@ def _check_candidate(ref: _Reference, candidate: Side, *, train: bool, tolerance
         raise ValueError(f"{candidate.name} recorded {cand_traj.steps} losses for {ref.trajectory.steps} batches")
     traj = compare_trajectories(ref.trajectory, cand_traj, tolerance, loss_tolerance, ref.record_every)
     report.trajectory = traj
-    report.nonfinite = nonfinite_steps(ref.side.name, ref.trajectory) + nonfinite_steps(candidate.name, cand_traj)
-    if bool(report.nonfinite) and not (np.isfinite(ref.trajectory.losses) == np.isfinite(cand_traj.losses)).all():
+    runs = ((ref.side.name, ref.trajectory), (candidate.name, cand_traj))
+    report.nonfinite = [n for n in (first_nonfinite(name, t.losses, t.weights) for name, t in runs) if n]
+    if len(report.nonfinite) == 2:
+        return _both_nonfinite(report, bug)
+    if report.nonfinite:
         bug = True
-        reasons.append("only one side produced non-finite losses: " + "; ".join(report.nonfinite))
+        reasons.append(f"only one side went non-finite: {report.nonfinite[0].describe()} "
+                       f"({NONFINITE_FIX})")
 
     if growth is True or (growth == "auto" and not traj.ok):
         report.growth = estimate_growth(ref.trajectory, ref.perturbed(), tolerance)
@@ -1012,6 +1017,18 @@ def _check_candidate(ref: _Reference, candidate: Side, *, train: bool, tolerance
     else:
         how = "bit-identical" if traj.bit_identical else f"within {tolerance} (losses {loss_tolerance})"
         reasons.append(f"variables, forward pass and {traj.steps} training steps agree: {how}")
+    return report
+
+
+def _both_nonfinite(report: ParityReport, bug: bool) -> ParityReport:
+    """Both runs blew up: after that NaN equals nothing, so the run proves neither parity nor a bug."""
+    where = "; ".join(n.describe() for n in report.nonfinite)
+    report.reasons.append(f"both runs went non-finite ({where}), so training was not compared: "
+                          f"{NONFINITE_FIX}, then check again")
+    first = report.trajectory.first_divergence
+    if first is not None and first.step is not None and first.step < min(n.step for n in report.nonfinite):
+        report.reasons.append(f"the runs already differed beyond tolerance before that, at {first.describe()}")
+    report.verdict = BUG if bug else NONFINITE
     return report
 
 
@@ -1192,10 +1209,14 @@ def render_report(report: ParityReport) -> str:
         first = t.first_divergence
         head = (f"training: {t.steps} steps, weights recorded every {t.record_every}; "
                 + ("bit-identical" if t.bit_identical else f"max |dw| {t.max_weight_divergence:.3g}, max |dloss| {t.max_loss_divergence:.3g}"))
-        lines.append(head)
-        lines.append(f"  first divergence beyond tolerance: {first.describe()}" if first else
-                     f"  within tolerance at every step (weights {report.tolerance}; losses {report.loss_tolerance})")
-        lines.append("  after the last step: " + "; ".join(f"{d.where} max |diff| {d.abs_diff:.3g} at {list(d.index)}" for d in t.final))
+        if report.verdict == NONFINITE:  # NaN equals nothing: no difference, "within tolerance" or not, means anything
+            lines.append(f"training: {t.steps} steps, not compared: both runs are non-finite from step "
+                         f"{min(n.step for n in report.nonfinite)}")
+        else:
+            lines.append(head)
+            lines.append(f"  first divergence beyond tolerance: {first.describe()}" if first else
+                         f"  within tolerance at every step (weights {report.tolerance}; losses {report.loss_tolerance})")
+            lines.append("  after the last step: " + "; ".join(f"{d.where} max |diff| {d.abs_diff:.3g} at {list(d.index)}" for d in t.final))
         g, e = report.growth, report.envelope
         if g:
             lines.append(f"1-ulp growth: {g.describe()}")
@@ -1217,5 +1238,5 @@ def render_report(report: ParityReport) -> str:
         twin = f", 1-ulp twin {m.twin:.6g}" if m.twin is not None else ""
         lines.append(f"{name}: {report.reference} {m.reference:.6g}, {report.candidate} {m.candidate:.6g}{twin}, "
                      f"|diff| {m.diff:.3g} " + ("<=" if m.ok else ">") + f" {m.atol:g}")
-    lines += [f"warning: {n}" for n in report.nonfinite]
+    lines += [f"non-finite: {n.describe()}" for n in report.nonfinite]
     return "\n".join(lines)

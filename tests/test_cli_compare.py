@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from benchmarks import cli, styles
+import benchmarks.compare  # noqa: F401  (imported before a test drops privileges: see permission_taken)
+from benchmarks import cli, compare, styles
+from compat import RunResult, TrainConfig
+from test_data import permission_taken, public_folder, write_folder
 
 ARGS = ["compare", "--steps", "30", "--quiet"]
 
@@ -69,7 +74,7 @@ def test_a_failing_style_shows_as_failed_and_sets_the_exit_status(data_args, cap
 def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["compare", "--data-dir", str(tmp_path / "nowhere"), "--steps", "5"]) == 2
     err = capsys.readouterr().err
-    assert "nowhere: no such file or folder" in err and "--data-dir DIR" in err
+    assert err.count("\n") == 1 and "nowhere: no such file or folder; give the folder holding train-images" in err
     assert cli.main(["compare", "--data-dir", str(tmp_path), "--steps", "0"]) == 2
     assert "steps must be a positive integer" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
@@ -77,11 +82,15 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert info.value.code == 2 and "invalid choice: 'nosuchstyle'" in capsys.readouterr().err
 
 
-def test_console_script_runs_quietly_when_not_a_terminal(data_args):
+def test_console_script_writes_plain_progress_lines_when_not_a_terminal(data_args):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user runs it
     out = subprocess.run([sys.executable, "-m", "benchmarks", *ARGS[:-1], "--styles", "tf1_graph", *data_args],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr
-    assert "[1/" not in out.stderr  # no progress lines in a pipe
+    # No TensorFlow start-up lines; in a pipe: no live line (no carriage returns), one plain line per finished style.
+    assert "\r" not in out.stderr
+    assert [line.split(": done in")[0] for line in out.stderr.splitlines()] == [
+        "[1/1] compare: training tf1_graph"], out.stderr
     assert "tf1_graph" in out.stdout
 
 
@@ -105,3 +114,102 @@ def test_only_the_command_run_gets_its_arguments():
     assert args.command == "upgrade" and args.format == "json" and args._run.__module__ == "benchmarks.upgrade"
     with pytest.raises(SystemExit):  # a command whose module was not loaded has no arguments to parse
         cli.build_parser([]).parse_args(["compare", "--steps", "3"])
+
+
+# --- runs that went numerically wrong (issue #13) ---------------------------------------------
+
+
+def strict_json(text: str):
+    """json.loads that refuses NaN and Infinity, which are not JSON."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_non_finite_runs_are_reported_never_compared_and_exit_1(data_args, capsys):
+    steps = 5
+    blow_up = ["compare", "--steps", str(steps), "--quiet", "--loss", "tutorial", "--lr", "1e6", *data_args]
+    status = cli.main([*blow_up, "--format", "json"])
+    captured = capsys.readouterr()
+    assert status == 1
+    rows = strict_json(captured.out)
+    assert [r["style"] for r in rows] == list(styles.STYLES)
+    for row in rows:
+        bad = row["nonfinite"]
+        assert row["finite"] is False and row["bit_identical"] is False and row["max_abs_dw"] is None
+        assert 1 <= bad["loss_step"] < steps  # step 0 starts from zeros: its loss is finite
+        assert bad["variables"] and set(bad["variables"]) <= {"W", "b"}
+        assert bad["message"].startswith(f"{row['style']}: non-finite loss nan from step {bad['loss_step']}")
+    first = min(r["nonfinite"]["step"] for r in rows)
+    expected = f"tfparity compare: {', '.join(styles.STYLES)} went non-finite from step {first}, so not compared; lower the learning rate"
+    assert expected in captured.err
+    status = cli.main([*blow_up, "--styles", "eager"])
+    out = capsys.readouterr().out
+    assert status == 1
+    for line in (line for line in out.splitlines() if line.startswith(("tf1_graph ", "eager "))):
+        assert line.split()[3:6] == ["non-finite", "non-finite", "no"], line  # max |dW|, max |db|, bit-identical
+    assert "went non-finite, so not compared" in out and "softmax_cross_entropy_with_logits" in out
+
+
+def run_result(style: str, losses: list[float], w: float) -> RunResult:
+    return RunResult(style=style, config=TrainConfig(steps=len(losses)), weights={"W": np.full((784, 10), w, np.float32),
+                     "b": np.zeros(10, np.float32)}, losses=np.array(losses), test_accuracy=0.1, steps=len(losses),
+                     seconds=0.0, ms_per_step=0.0, plan_fingerprint="p")
+
+
+def test_rows_compare_no_run_with_a_non_finite_side():
+    fine, broken = run_result("tf1_graph", [1.0, 0.5, 0.25], 0.5), run_result("eager", [1.0, np.inf, np.nan], np.nan)
+    ref_row, bad_row = compare.rows({"tf1_graph": fine, "eager": broken})
+    assert ref_row["finite"] and ref_row["max_abs_dw"] == 0.0 and ref_row["bit_identical"]
+    assert bad_row["nonfinite"] == {"step": 1, "loss_step": 1, "variables": ["W"],
+                                    "message": "eager: non-finite loss inf from step 1; W in the final weights"}
+    # A non-finite reference: no style has a difference to it, not even a finite one.
+    _, fine_row = compare.rows({"tf1_graph": broken, "eager": fine})
+    assert fine_row["finite"] and fine_row["max_abs_dw"] is None and fine_row["bit_identical"] is False
+
+
+# --- data paths: one line on stderr, exit 2, no traceback (issue #13) ------------------------
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_unreadable_data_dir_exits_2_naming_it(capsys):
+    with public_folder() as base:
+        folder = write_folder(base / "mnist")
+        with permission_taken(folder):
+            status = cli.main(["compare", "--data-dir", str(folder), "--steps", "5", "--quiet"])
+    line = one_error_line(capsys.readouterr().err)
+    assert status == 2 and line.startswith(f"tfparity compare: error: {folder}: permission denied") and f"chmod a+rx {folder}" in line
+
+
+def test_data_dir_variable_pointing_nowhere_exits_2_naming_it(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("TFPARITY_MNIST_DIR", raising=False)
+    monkeypatch.setenv("TFPARITY_DATA_DIR", str(tmp_path / "nowhere"))
+    status = cli.main(["compare", "--steps", "5", "--quiet"])
+    line = one_error_line(capsys.readouterr().err)
+    assert status == 2 and f"TFPARITY_DATA_DIR={tmp_path / 'nowhere'}: no such folder" in line
+
+
+def test_first_online_run_writes_pure_json(monkeypatch, tmp_path, capsys):
+    for var in ("TFPARITY_MNIST_DIR", "TFPARITY_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+
+    import keras
+
+    def first_download():  # Keras prints this line, then a progress bar, on a first online run
+        print("Downloading data from https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz")
+        rng = np.random.default_rng(0)
+        return ((rng.integers(0, 256, (200, 28, 28), dtype=np.uint8), np.arange(200) % 10),
+                (rng.integers(0, 256, (50, 28, 28), dtype=np.uint8), np.arange(50) % 10))
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", first_download)
+    status = cli.main(["compare", "--steps", "3", "--quiet", "--format", "json", "--styles", "tf1_graph"])
+    out, err = capsys.readouterr()
+    assert status == 0 and [r["style"] for r in strict_json(out)] == ["tf1_graph"]
+    assert "Downloading data from" in err

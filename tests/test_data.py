@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import os
 import shutil
 import struct
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compat import DataFormatError, DataNotFoundError, load_dataset, make_batch_plan, read_data_sets
-from compat.data import IDX_FILES, IMAGE_MAGIC, LABEL_MAGIC, DataSet, load_idx_folder, load_npz, read_idx
+from compat.data import IDX_FILES, IMAGE_MAGIC, LABEL_MAGIC, DataAccessError, DataSet, load_idx_folder, load_npz, read_idx
 
 
 def idx_images(n: int, rows: int = 28, cols: int = 28, magic: int = IMAGE_MAGIC, seed: int = 0) -> bytes:
@@ -183,6 +186,7 @@ def test_offline_with_no_local_data_says_what_to_do(monkeypatch, tmp_path):
     message = str(info.value)
     assert "Network is unreachable" in message
     assert "--data-dir DIR" in message and "TFPARITY_MNIST_DIR" in message and "~/.keras/datasets/mnist.npz" in message
+    assert "\n" not in message  # one line
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -197,6 +201,144 @@ def test_fuzzed_files_raise_only_data_format_error(tmp_path, payload, gz):
             assert str(path) in str(exc)
         else:  # whatever parses must be a consistent IDX array
             assert array.dtype == np.uint8 and array.shape[0] * (784 if magic == IMAGE_MAGIC else 1) == array.size
+
+
+def test_a_split_with_no_images_loads_empty(tmp_path):
+    folder = write_folder(tmp_path, train_images=idx_images(0), train_labels=idx_labels(0))
+    data = load_idx_folder(folder)
+    assert data.train.images.shape == (0, 784) and data.test.num_examples == 3
+
+
+# --- unreadable files and folders: a permission error naming the path and the fix ------------
+
+NOBODY = 65534
+
+
+@contextlib.contextmanager
+def public_folder():
+    """A temporary folder any user may enter (tmp_path sits in a folder private to its owner)."""
+    with tempfile.TemporaryDirectory(prefix="tfparity-perm-") as name:
+        os.chmod(name, 0o755)
+        yield Path(name)
+
+
+@pytest.fixture
+def public_tmp():
+    with public_folder() as folder:
+        yield folder
+
+
+@contextlib.contextmanager
+def permission_taken(path: Path):
+    """`path` at mode 000 for the block. Root reads through any mode, so as root the block runs
+    with the effective uid of nobody (root's own uid stays saved, and comes back after)."""
+    mode = path.stat().st_mode
+    path.chmod(0)
+    as_root = os.geteuid() == 0
+    try:
+        if as_root:
+            os.seteuid(NOBODY)
+        try:
+            os.listdir(path) if path.is_dir() else open(path, "rb").close()
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("mode 000 does not stop this user (it holds a capability such as CAP_DAC_OVERRIDE)")
+        yield
+    finally:
+        if as_root:
+            os.seteuid(0)
+        path.chmod(mode)
+
+
+def test_unreadable_folder_is_a_permission_error_naming_it(public_tmp):
+    folder = write_folder(public_tmp / "mnist")
+    with permission_taken(folder), pytest.raises(DataAccessError, match=rf"^{folder}: permission denied.*chmod a\+rx {folder}"):
+        load_dataset("mnist", folder)
+
+
+def test_unreadable_file_is_a_permission_error_naming_it(public_tmp):
+    folder = write_folder(public_tmp / "mnist")
+    labels = folder / "t10k-labels-idx1-ubyte.gz"
+    with permission_taken(labels), pytest.raises(DataAccessError, match=rf"^{labels}: permission denied.*chmod a\+r {labels}"):
+        load_dataset("mnist", folder)
+
+
+def test_unreadable_npz_is_a_permission_error_not_a_damaged_file(public_tmp):
+    path = public_tmp / "mnist.npz"
+    x = np.zeros((2, 28, 28), np.uint8)
+    np.savez(path, x_train=x, y_train=np.array([1, 2]), x_test=x, y_test=np.array([3, 4]))
+    with permission_taken(path), pytest.raises(DataAccessError, match=rf"^{path}: permission denied"):
+        load_dataset("mnist", path)
+
+
+# --- environment variables: a variable that is set is used, or it is an error naming it -------
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No variable set, nothing installed, and a Keras download that fails the test if reached:
+    online, falling back to it would quietly train on another copy of the data."""
+    def download(dataset: str = "mnist"):
+        raise AssertionError(f"fell back to the Keras download of {dataset}")
+
+    monkeypatch.setattr("compat.data.download", download)
+    monkeypatch.setattr("compat.data.SYSTEM_DIRS", {"mnist": (), "fashion_mnist": ()})
+    for var in ("TFPARITY_MNIST_DIR", "TFPARITY_FASHION_MNIST_DIR", "TFPARITY_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("var, dataset", [
+    ("TFPARITY_DATA_DIR", "mnist"), ("TFPARITY_DATA_DIR", "fashion_mnist"),
+    ("TFPARITY_MNIST_DIR", "mnist"), ("TFPARITY_FASHION_MNIST_DIR", "fashion_mnist"),
+])
+def test_variable_set_to_a_missing_path_is_an_error_naming_it(offline, tmp_path, var, dataset):
+    offline.setenv(var, str(tmp_path / "nowhere"))
+    with pytest.raises(DataNotFoundError, match=rf"^{var}={tmp_path / 'nowhere'}: no such .*or unset it"):
+        load_dataset(dataset)
+
+
+def test_data_dir_may_be_the_dataset_folder_itself(offline, tmp_path):
+    folder = write_folder(tmp_path / "mnist")
+    offline.setenv("TFPARITY_DATA_DIR", str(folder))
+    assert load_dataset("mnist").source == str(folder)
+    # The same folder is MNIST by its name: Fashion-MNIST is not quietly read from it.
+    with pytest.raises(DataNotFoundError, match=rf"^TFPARITY_DATA_DIR={folder} holds no fashion-mnist/ folder.*TFPARITY_FASHION_MNIST_DIR"):
+        load_dataset("fashion_mnist")
+
+
+def test_data_dir_without_this_dataset_is_an_error_naming_it(offline, tmp_path):
+    write_folder(tmp_path / "root" / "mnist")
+    offline.setenv("TFPARITY_DATA_DIR", str(tmp_path / "root"))
+    with pytest.raises(DataNotFoundError, match=r"^TFPARITY_DATA_DIR=.*root holds no fashion-mnist/ folder.*unset TFPARITY_DATA_DIR"):
+        load_dataset("fashion_mnist")
+
+
+def test_dataset_variable_pointing_at_a_folder_without_the_files(offline, tmp_path):
+    write_folder(tmp_path / "mnist")  # one level down: the variable names the wrong folder
+    offline.setenv("TFPARITY_MNIST_DIR", str(tmp_path))
+    with pytest.raises(DataNotFoundError, match=rf"^TFPARITY_MNIST_DIR={tmp_path} holds none of the four IDX files"):
+        load_dataset("mnist")
+
+
+def test_keras_download_chatter_goes_to_stderr(monkeypatch, tmp_path, capsys):
+    for var in ("TFPARITY_MNIST_DIR", "TFPARITY_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+
+    import keras
+
+    def chatty_load_data():  # what Keras prints on a first, online run
+        print("Downloading data from https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz")
+        x = np.zeros((2, 28, 28), np.uint8)
+        return (x, np.array([1, 2], np.uint8)), (x[:1], np.array([3], np.uint8))
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", chatty_load_data)
+    data = load_dataset("mnist")
+    out, err = capsys.readouterr()
+    assert out == "" and "Downloading data from" in err
+    assert data.train.labels.tolist() == [1, 2] and "keras download cache" in data.source
 
 
 # --- the batch plan and TF1's reader ----------------------------------------------------------

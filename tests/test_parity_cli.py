@@ -59,3 +59,18 @@ def test_output_file_in_each_format(mnist, capsys, tmp_path, fmt):
     text = path.read_text()
     assert status == 0 and out == "" and "parity: eager against tf1_graph: PARITY" in text
     assert ("| eager " in text) == (fmt == "markdown")
+
+
+def test_non_finite_runs_are_never_parity_and_exit_1(mnist, capsys):
+    args = ("--data-dir", mnist.source, "--steps", "5", "--styles", "eager", "--loss", "tutorial", "--lr", "1e6")
+    status, out, _ = run_cli(capsys, *args, "--format", "json")
+    report = json.loads(out)["reports"]["eager"]
+    assert status == 1 and report["verdict"] == "non-finite" and report["ok"] is False
+    assert [n["run"] for n in report["nonfinite"]] == ["tf1_graph", "eager"]
+    losses = report["trajectory"]["reference_losses"]  # JSON null where the loss was NaN or inf
+    assert report["nonfinite"][0]["loss_step"] == losses.index(None)
+    status, out, _ = run_cli(capsys, *args)
+    summary = out.split("\n\n")[1]
+    assert status == 1 and "bit-identical" not in summary and "parity" not in summary.replace("non-finite", "")
+    assert f"step {losses.index(None)}: non-finite (tf1_graph, eager)" in summary
+    assert "parity: eager against tf1_graph: NON-FINITE" in out and "lower the learning rate" in out

@@ -322,3 +322,12 @@ def test_markdown_parser_reads_the_generated_tables():
     assert summary[1][SUMMARY_HEADERS.index("measured here")] == "max \\|dW\\| 1e-7"
     assert details[1:] == detail_rows(list(CATALOGUE))
     assert json.loads(render(outcomes[:1], "json"))[0]["numbers"] == {"x": 1.0}
+
+
+def test_growth_that_cannot_be_fitted_reads_as_words_not_nan():
+    import math
+
+    from benchmarks.pitfalls.sensitivity import growth_text
+
+    assert growth_text(1.2345) == "x1.23/step"
+    assert "nan" not in growth_text(math.nan).lower() and growth_text(math.nan) == "no growth above rounding to fit"

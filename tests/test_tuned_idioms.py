@@ -162,3 +162,19 @@ def test_numpy_floor_uses_one_blas_thread_for_small_batches_and_every_core_above
     numpy_floor.train(mnist, TrainConfig(steps=12, batch_size=batch_size))
     assert seen and all(s == ({1} if batch_size <= numpy_floor.SINGLE_THREAD_MAX_BATCH else default) for s in seen)
     assert blas_threads_now() == default  # restored afterwards
+
+
+def test_rebuilding_the_epoch_function_every_run_raises_no_retracing_warning(mnist, caplog):
+    # Each run builds its epoch function anew on purpose; past five runs TensorFlow would warn of
+    # "excessive retracing" into every benchmark and test log. Other retracing warnings still pass.
+    import logging
+
+    import tensorflow as tf
+
+    config = TrainConfig(steps=2)
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for _ in range(7):
+            function_style.train_whole_epoch(mnist, config)
+        tf.get_logger().warning("5 out of the last 5 calls to <function user_step> triggered tf.function retracing.")
+    messages = [r.getMessage() for r in caplog.records if "retracing" in r.getMessage()]
+    assert messages == ["5 out of the last 5 calls to <function user_step> triggered tf.function retracing."]

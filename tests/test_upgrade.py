@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import conftest
 from benchmarks import cli, upgrade
@@ -24,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TUTORIAL = FIXTURES / "mnist_softmax.py"
 LAYERS = FIXTURES / "mnist_layers_contrib.py"
-SHIM = FIXTURES / "shim"  # provides `input_data`, the import the audit's fix puts in place of the removed one
+PASTA_FAILURE = FIXTURES / "tf1_pasta_failure.py"
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +59,11 @@ def outer_chains(code: str) -> list[tuple[int, str]]:
 
 
 def run_script(path: Path, cwd: Path) -> tuple[subprocess.CompletedProcess, int | None]:
-    """Run a script in a fresh interpreter; the result and the script line its traceback ends at."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SHIM), str(REPO)]), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    """Run a script in a fresh interpreter; the result and the script line its traceback ends at.
+
+    The checkout is on PYTHONPATH as an installed tfparity would be: the fixed tutorial imports
+    tfparity's reader (upgrade.TUTORIAL_READER), nothing the tests provide."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
     where = conftest._data_path("mnist")  # the data tfparity's tests use, never a download into cwd
     if where is not None:
         env["TFPARITY_MNIST_DIR"] = str(Path(where).resolve())
@@ -104,10 +109,11 @@ def test_converted_tutorial_fails_on_eager_conflict_and_the_named_fixes_make_it_
     assert "RuntimeError: tf.placeholder() is not compatible with eager execution" in proc.stderr, proc.stderr[-2000:]
     assert line == min(kinds_by_line(findings, "eager-conflict"))  # the line the audit named (the edit kept line numbers)
 
-    # Every mechanical fix the audit names: disable_eager_execution() and the local input_data.
+    # Every mechanical fix the audit names: disable_eager_execution() and tfparity's own reader.
     fixed = tmp_path / "fixed.py"
     fixed.write_text(upgrade.apply_fixes(conversion.converted, findings))
     assert "disable_eager_execution()" in fixed.read_text()
+    assert f"import {upgrade.TUTORIAL_READER} as input_data" in fixed.read_text()
     assert upgrade.exit_status(upgrade.audit(fixed.read_text())) == upgrade.EXIT_OK  # the import is gone too
     proc, _ = run_script(fixed, tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -222,6 +228,69 @@ y = slim.fully_connected(None, 3)
 est = tf.estimator.Estimator  # expect: missing-symbol
 ok = tf.keras.layers.Dense
 """,
+    "device_functions": """
+import tensorflow as tf
+def place(op):
+    return "/cpu:0"
+setter = tf.compat.v1.train.replica_device_setter(ps_tasks=1)
+with tf.device(place):  # expect: changed-api
+    pass
+with tf.device(lambda op: "/cpu:0"):  # expect: changed-api
+    pass
+with tf.device(setter):  # expect: changed-api
+    pass
+with tf.device(tf.compat.v1.train.replica_device_setter(ps_tasks=1)):  # expect: changed-api
+    pass
+with tf.device("/cpu:0"):
+    pass
+with tf.compat.v1.device(place):  # expect: eager-conflict
+    pass
+""",
+    "v1_device_function_in_a_graph": """
+import tensorflow as tf
+tf.compat.v1.disable_eager_execution()
+with tf.compat.v1.device(lambda op: "/cpu:0"):
+    pass
+""",
+    "session_eval": """
+import tensorflow as tf
+t = tf.constant(1.0)
+sess = tf.compat.v1.Session()
+print(t.eval(session=sess))  # expect: eager-conflict
+""",
+    "session_made_eagerly_runs_after_disable": """
+import tensorflow as tf
+sess = tf.compat.v1.Session()
+tf.compat.v1.disable_eager_execution()
+c = tf.constant(1.0)
+sess.run(c)
+""",
+    "capture_in_a_graph_context": """
+import tensorflow as tf
+lr = tf.constant(0.1)
+with tf.Graph().as_default():
+    step = lr * 2.0  # expect: eager-capture
+    local = tf.constant(0.1)
+    other = local * 2.0
+""",
+    "capture_after_disable_in_main": """
+import tensorflow as tf
+W = tf.Variable(tf.ones([2, 2]))
+b = W * 2.0
+def main():
+    tf.compat.v1.disable_eager_execution()
+    x = tf.compat.v1.placeholder(tf.float32, [None, 2])
+    return tf.matmul(x, W)  # expect: eager-capture
+main()
+""",
+    "no_capture_when_remade": """
+import tensorflow as tf
+scale = tf.constant(2.0)
+tf.compat.v1.disable_eager_execution()
+scale = tf.constant(3.0)
+x = tf.compat.v1.placeholder(tf.float32)
+y = x * scale
+""",
 }
 
 
@@ -250,7 +319,8 @@ def test_audit_tables_name_symbols_the_installed_tensorflow_has():
     import tensorflow as tf
 
     for name in [*upgrade.GRAPH_ONLY, *upgrade.EAGER_OFF, *upgrade.GRAPH_SOURCES]:
-        assert upgrade.resolve_chain(upgrade.Binding("tf", "tensorflow"), tuple(name.split(".")[1:])) is None, name
+        real = name.split("(")[0]  # `tf.compat.v1.device(function)`: a use of tf.compat.v1.device
+        assert upgrade.resolve_chain(upgrade.Binding("tf", "tensorflow"), tuple(real.split(".")[1:])) is None, name
     for name in upgrade.DEBT_FIXES:
         if not name.startswith(("layers", "nn.rnn_cell")):
             assert upgrade.resolve_chain(upgrade.Binding("tf.compat.v1", "tensorflow.compat.v1"), tuple(name.split("."))) is None, name
@@ -279,7 +349,7 @@ def test_cli_json_and_markdown(capsys, monkeypatch, tmp_path):
     assert report["diff"].startswith("--- tests/fixtures/mnist_softmax.py")
     cli.main(["upgrade", "tests/fixtures/mnist_softmax.py", "--format", "markdown"])
     markdown = capsys.readouterr().out
-    assert "```diff" in markdown and re.search(r"^\| line +\| finding", markdown, re.M) and "](https://www.tensorflow.org/api_docs/python/tf/compat/v1/Session)" in markdown
+    assert "```diff" in markdown and re.search(r"^\| line +\| symbol +\| what happens", markdown, re.M) and "](https://www.tensorflow.org/api_docs/python/tf/compat/v1/Session)" in markdown
 
 
 def test_converted_file_is_written_only_when_asked(tmp_path, monkeypatch, tutorial, capsys):
@@ -321,6 +391,126 @@ def test_bad_input_is_named_with_its_fix(kind, tmp_path, capsys):
     assert (str(path) in err) if kind != "fixes_without_output" else ("-o FILE" in err)
     if kind == "python2":
         assert f"{path}:2:" in err and "2to3" in err
+
+
+# --- when tf_upgrade_v2 itself fails ------------------------------------------------------------
+
+
+def pasta_failure_line() -> int:
+    """The fixture's line that pasta cannot annotate (a slice assignment continued with a backslash)."""
+    return next(i for i, line in enumerate(PASTA_FAILURE.read_text().splitlines(), 1) if line.startswith("c[(n - i)"))
+
+
+def test_converter_failure_is_reported_with_an_audit_of_the_source_and_exit_2(capsys, tmp_path):
+    out_file = tmp_path / "converted.py"
+    status = cli.main(["upgrade", str(PASTA_FAILURE), "--format", "json", "-q", "-o", str(out_file)])
+    captured = capsys.readouterr()
+    assert status == upgrade.EXIT_BAD_INPUT
+    report = json.loads(captured.out)  # the report is still printed, as JSON
+    line = pasta_failure_line()
+    assert report["converter"]["failed"] and report["converter"]["error"]["line"] == line
+    assert "AnnotationError" in report["converter"]["error"]["why"] and report["exit_status"] == upgrade.EXIT_BAD_INPUT
+    assert report["audited"] == "unconverted source"
+    # The unconverted source still uses tf.placeholder, which TF2 removed: found, with the rename.
+    placeholder = next(i for i, text in enumerate(PASTA_FAILURE.read_text().splitlines(), 1) if "tf.placeholder" in text)
+    missing = [f for f in report["findings"] if f["kind"] == "missing-symbol"]
+    assert [(f["line"], f["symbol"]) for f in missing] == [(placeholder, "tf.placeholder")]
+    assert "tf.compat.v1.placeholder" in missing[0]["fix"]
+    # One line on stderr: the file, the line, why; no traceback; nothing written.
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("tfparity upgrade: error: "), captured.err
+    assert f"{PASTA_FAILURE}:{line}:" in err[0] and "AnnotationError" in err[0] and "Traceback" not in captured.err
+    assert not out_file.exists()
+
+
+def test_converter_failure_in_the_text_report(capsys):
+    assert cli.main(["upgrade", str(PASTA_FAILURE), "-q"]) == upgrade.EXIT_BAD_INPUT
+    out = capsys.readouterr().out
+    assert "tf_upgrade_v2: failed, nothing converted" in out and f"{PASTA_FAILURE}:{pasta_failure_line()}:" in out
+    assert "Audit: 1 problem that makes the unconverted source fail" in out
+
+
+def test_converter_failure_without_a_line_still_names_the_file(capsys, monkeypatch, tmp_path):
+    """Any exception of the converter (here: pasta's recursion on a deeply nested expression)."""
+    from tensorflow.tools.compatibility import ast_edits
+
+    def recurse(*args):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(ast_edits.ASTCodeUpgrader, "update_string_pasta", recurse)
+    script = tmp_path / "deep.py"
+    script.write_text("import tensorflow as tf\nx = tf.placeholder(tf.float32)\n")
+    assert cli.main(["upgrade", str(script), "-q"]) == upgrade.EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    [err] = captured.err.strip().splitlines()
+    assert f"{script}: tf_upgrade_v2 could not convert it (RecursionError: maximum recursion depth exceeded)" in err
+    assert "missing-symbol" in captured.out and "Traceback" not in captured.err
+
+
+def test_converter_parse_failure_is_read_from_its_log():
+    """When pasta.parse raises, tf_upgrade_v2 returns nothing converted and logs the traceback."""
+    log = ["ERROR: Failed to parse.\nTraceback (most recent call last):\n  File \"pasta/base/ast_utils.py\", line 12, in parse\n"
+           "ValueError: source code string cannot contain null bytes, line 7\n"]
+    failure = upgrade.failure_in_log(log)
+    assert failure == upgrade.ConverterFailure(7, "ValueError: source code string cannot contain null bytes, line 7")
+
+
+# --- the report's wording and tables -------------------------------------------------------------
+
+
+def test_headings_agree_with_their_counts(layers, tmp_path):
+    one = tmp_path / "one.py"
+    one.write_text("import tensorflow as tf\nimport tensorflow.contrib.slim as slim\n")
+    conversion = upgrade.convert(one.read_text(), str(one))
+    text = upgrade.render(conversion, upgrade.audit(conversion.converted), "table")
+    assert "Audit: 1 problem that makes the converted code fail" in text
+    conversion, findings = layers
+    assert len(conversion.issues) == 1  # tf_upgrade_v2's own count on this fixture
+    text = upgrade.render(conversion, findings, "table")
+    assert "report: 1 issue that requires attention" in text and "Detected 1 issue that requires attention" in text
+    assert re.search(r"Audit: \d+ problems that make the converted code fail", text)
+    assert not re.search(r"\b1 (problem|issue)s? that (make|require)\b", text)
+
+
+def test_text_tables_never_cut_a_name(tutorial, layers):
+    """Each name in a finding (GradientDescentOptimizer, softmax_cross_entropy_with_logits_v2, ...)
+    appears whole in the text report: wrapped lines break at spaces and after dots only."""
+    for conversion, findings in (tutorial, layers):
+        text = upgrade.render(conversion, findings, "table")
+        shown = [(f.symbol, f.fix) if f.kind == "compat-v1" else (f.symbol, f.problem, f.fix, f.tf2) for f in findings]
+        words = {w for parts in shown for part in parts for w in re.findall(r"\w{4,}", part)}
+        assert "GradientDescentOptimizer" in words or conversion is layers[0]
+        cut = sorted(w for w in words if not re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text))
+        assert not cut, cut
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.from_regex(r"[A-Za-z_]\w{0,12}(\.[A-Za-z_]\w{0,12}){0,4}[,;:]?", fullmatch=True), min_size=1, max_size=12),
+       st.integers(8, 40))
+def test_wrap_keeps_every_name_whole_and_lines_short(words, width):
+    text = " ".join(words)
+    wrapped = upgrade.wrap(text, width).split("\n")
+    names = [n for w in words for n in re.findall(r"\w+", w)]
+    assert sorted(n for line in wrapped for n in re.findall(r"\w+", line)) == sorted(names)  # none cut, none lost
+    for line in wrapped:  # over width only when one piece (a name and its dot) cannot be broken
+        assert len(line) <= width or re.fullmatch(r"\S+", line) and all(len(p) > width for p in re.findall(r"[^./]*[./]?", line) if p)
+
+
+def test_findings_are_grouped_by_cause(tutorial, capsys, monkeypatch):
+    """One eager-execution switch breaks four lines: one problem, four lines under it."""
+    conversion, findings = tutorial
+    causes = [c for c in upgrade.group_by_cause(findings) if c.fatal]
+    assert [c.kind for c in causes] == ["removed-import", "eager-conflict"]
+    assert causes[1].lines == kinds_by_line(findings, "eager-conflict") and len(causes[1].lines) == 4
+    text = upgrade.render(conversion, findings, "table")
+    assert "Audit: 2 problems that make the converted code fail, at 5 lines" in text
+    audit_part = text.split("== Audit:")[1].split("== Migration debt")[0]
+    assert audit_part.count("disable_eager_execution()") == 1  # the fix once, for the four lines
+    monkeypatch.chdir(REPO)
+    cli.main(["upgrade", "tests/fixtures/mnist_softmax.py", "--format", "json", "-q"])
+    report = json.loads(capsys.readouterr().out)
+    assert [(c["kind"], c["lines"]) for c in report["causes"] if c["fatal"]] == [(c.kind, c.lines) for c in causes]
+    assert report["fatal_causes"] == 2 and report["fatal_count"] == 5
 
 
 # --- the README section ------------------------------------------------------------------------

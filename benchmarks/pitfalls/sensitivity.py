@@ -9,6 +9,8 @@ the guide's tolerance, so a tight absolute parity tolerance means something ther
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
@@ -36,6 +38,13 @@ def regime(growth: GrowthEstimate) -> str:
     return "sensitive" if growth.sensitive else "stable"
 
 
+def growth_text(growth_per_step: float) -> str:
+    """The fitted growth per step, or why there is none (too few steps above rounding to fit a line)."""
+    if not math.isfinite(growth_per_step):
+        return "no growth above rounding to fit"
+    return f"x{growth_per_step:.3g}/step"
+
+
 def measure_float32_sensitivity(data: DataLoader) -> Measurement:
     config = TrainConfig(steps=SENSITIVITY_STEPS, learning_rate=0.5)
     growth = {name: perturbation_growth(data(name), config) for name in ("mnist", "fashion_mnist")}
@@ -49,8 +58,8 @@ def measure_float32_sensitivity(data: DataLoader) -> Measurement:
     mnist, fashion = numbers["mnist"], numbers["fashion_mnist"]
     return Measurement(
         effect=(f"a {PERTURBATION:g} nudge after {SENSITIVITY_STEPS} SGD 0.5 steps: Fashion-MNIST {fashion['max_gap']:.1e} "
-                f"(x{fashion['growth_per_step']:.2f}/step, {fashion['regime']}), MNIST {mnist['max_gap']:.1e} "
-                f"(x{mnist['growth_per_step']:.3f}/step, {mnist['regime']})"),
+                f"({growth_text(fashion['growth_per_step'])}, {fashion['regime']}), MNIST {mnist['max_gap']:.1e} "
+                f"({growth_text(mnist['growth_per_step'])}, {mnist['regime']})"),
         checks={
             f"Fashion-MNIST: the gap grows to >= 1e-2 within {SENSITIVITY_STEPS} steps (about 1e-1)": fashion["max_gap"] >= 1e-2,
             f"MNIST: the gap stays < 1e-6 for {SENSITIVITY_STEPS} steps": mnist["max_gap"] < 1e-6,

@@ -1,0 +1,325 @@
+"""What the converted code's names are: TensorFlow imports, `tf.` chains, calls and graph contexts.
+
+One pass of `ast` over the code binds every name imported from TensorFlow (checking that the
+import works in the installed TensorFlow), then records each `tf.` attribute chain with where
+it stands: the enclosing function, whether a `with <graph>.as_default():` surrounds it, and
+the call it makes. The audit's rules read these records, never the source text.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+import importlib.util
+import os
+import types
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks.upgrade_fixes import tutorial_reader_edit
+from benchmarks.upgrade_tables import DEVICE_SETTERS, GRAPH_SOURCES, REMOVED_MODULES, Finding
+
+# --- names: what each imported name is bound to --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A name bound by an import: `import_path` is imported, then `attr` taken from it (if any)."""
+
+    canonical: str  # "tf.compat.v1" for `import tensorflow.compat.v1 as tf`
+    import_path: str
+    attr: str | None = None
+
+
+def canonical_of(module_path: str) -> str:
+    """`tensorflow.compat.v1` -> `tf.compat.v1` (the spelling users write and the tables use)."""
+    return "tf" + module_path[len("tensorflow"):] if module_path.split(".")[0] == "tensorflow" else module_path
+
+
+def is_tensorflow(module_path: str) -> bool:
+    top = module_path.split(".")[0]
+    return top in ("tensorflow", "tensorflow_estimator")
+
+
+@dataclass
+class Imports:
+    bindings: dict[str, Binding] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    last_tf_import: ast.stmt | None = None  # the module-level import the eager fix goes after
+    last_import: ast.stmt | None = None
+
+
+def collect_imports(tree: ast.Module) -> Imports:
+    """Bind every name imported from TensorFlow, and report the imports that fail (their names stay
+    unbound, so a failed `from tensorflow.contrib import slim` is one finding, not one per `slim.` use)."""
+    found = Imports()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if not is_tensorflow(alias.name):
+                    continue
+                bound = alias.asname or alias.name.split(".")[0]
+                path = alias.name if alias.asname else bound
+                _bind(found, node, bound, Binding(canonical_of(path), path), alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and is_tensorflow(node.module):
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                bound = alias.asname or alias.name
+                _bind(found, node, bound, Binding(canonical_of(f"{node.module}.{alias.name}"), node.module, alias.name),
+                      f"{node.module}.{alias.name}")
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.last_import = node
+            bound = [a.asname or a.name.split(".")[0] for a in node.names]
+            if any(found.bindings.get(name, Binding("", "")).canonical in ("tf", "tf.compat.v1") for name in bound):
+                found.last_tf_import = node
+    return found
+
+
+def _bind(found: Imports, node: ast.Import | ast.ImportFrom, name: str, binding: Binding, written: str) -> None:
+    error = import_error(binding)
+    if error is None:
+        found.bindings[name] = binding
+        return
+    module = next((m for m in REMOVED_MODULES if written == m or written.startswith(m + ".")), None)
+    fix = REMOVED_MODULES[module] if module else f"remove it or find its TF2 replacement ({error})"
+    gone = f"{module or written} is not in TensorFlow {tf_version()}"
+    found.findings.append(Finding(
+        line=node.lineno, kind="removed-import", symbol=written, problem=error,
+        fix=fix, edit=tutorial_reader_edit(node, name, written), cause=gone,
+    ))
+
+
+@functools.lru_cache(maxsize=None)
+def import_error(binding: Binding) -> str | None:
+    """Why importing `binding` fails at run time (Python's own semantics), or None."""
+    try:
+        import_bound(binding)
+    except Exception as exc:  # ImportError, and whatever a lazy loader raises
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def import_bound(binding: Binding) -> Any:
+    module = importlib.import_module(binding.import_path)
+    if binding.attr is None:
+        return module
+    try:  # `from a.b import c`: an attribute of a.b, else the submodule a.b.c
+        return getattr(module, binding.attr)
+    except AttributeError:
+        return importlib.import_module(f"{binding.import_path}.{binding.attr}")
+
+
+@functools.lru_cache(maxsize=None)
+def resolve_chain(binding: Binding, rest: tuple[str, ...]) -> str | None:
+    """Why `binding.rest...` fails on attribute access in the installed TensorFlow, or None.
+
+    Access is followed through modules and classes only: past a function or an instance
+    (`FLAGS.data_dir`), what an attribute holds depends on run-time state, not on the install.
+    """
+    obj = import_bound(binding)
+    for part in rest:
+        if not isinstance(obj, (types.ModuleType, type)):
+            return None
+        try:
+            obj = getattr(obj, part)
+        except Exception as exc:  # TensorFlow's lazy loaders raise AttributeError with their own message
+            return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+# --- uses: every tf. chain, every graph context, every call ----------------------------------
+
+
+@dataclass(frozen=True)
+class Use:
+    line: int
+    written: str  # as the code spells it: `tf.placeholder`
+    canonical: str  # `tf.compat.v1.placeholder`
+    binding: Binding | None  # None for pseudo-symbols (`...Optimizer.minimize`, `tf.compat.v1.device(function)`)
+    rest: tuple[str, ...]
+    function: str | None  # innermost enclosing function, None at module level
+    in_graph: bool  # lexically inside `with <graph>.as_default():`
+    is_call: bool
+    keywords: tuple[str, ...] = ()  # keyword arguments of the call, when it is one
+    node: ast.expr | None = field(default=None, compare=False, repr=False)  # the chain, for rename edits
+    call: ast.Call | None = field(default=None, compare=False, repr=False)  # the call it makes, if any
+
+
+@dataclass(frozen=True)
+class CallSite:
+    function: str | None
+    in_graph: bool
+    line: int = 0
+
+
+class UseCollector(ast.NodeVisitor):
+    """One pass over the converted code: tf. chains, local function calls, graph contexts."""
+
+    def __init__(self, bindings: dict[str, Binding], graph_names: set[str], optimizer_names: set[str],
+                 device_functions: set[str] = frozenset()):
+        self.bindings, self.graph_names, self.optimizer_names = bindings, graph_names, optimizer_names
+        self.device_functions = device_functions  # names bound to TF1 device functions (defs, replica_device_setter)
+        self.functions: list[str] = []
+        self.graph_depth = 0
+        self.uses: list[Use] = []
+        self.calls: dict[str, list[CallSite]] = {}
+        self.calls_by_callee: dict[int, ast.Call] = {}  # id() of a callee node -> its Call
+
+    def _where(self) -> tuple[str | None, bool]:
+        return (self.functions[-1] if self.functions else None), self.graph_depth > 0
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        self.functions.append(node.name)
+        for stmt in node.body:
+            self.visit(stmt)
+        self.functions.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_With(self, node: ast.With) -> None:
+        for item in node.items:
+            self.visit(item)
+        graph = any(self._is_graph_context(item.context_expr) for item in node.items)
+        self.graph_depth += graph
+        for stmt in node.body:
+            self.visit(stmt)
+        self.graph_depth -= graph
+
+    def _is_graph_context(self, expr: ast.expr) -> bool:
+        """`<graph>.as_default()` where <graph> is `tf.Graph()`, a name bound to one, or `x.graph`."""
+        if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "as_default"):
+            return False
+        target = expr.func.value
+        if isinstance(target, ast.Call):
+            return self.canonical(target.func) in GRAPH_SOURCES
+        if isinstance(target, ast.Name):
+            return target.id in self.graph_names
+        return isinstance(target, ast.Attribute) and target.attr == "graph"
+
+    def canonical(self, node: ast.expr) -> str | None:
+        chain = attribute_chain(node)
+        if chain is None or chain[0] not in self.bindings:
+            return None
+        return ".".join([self.bindings[chain[0]].canonical, *chain[1:]])
+
+    def visit_Call(self, node: ast.Call) -> None:
+        function, in_graph = self._where()
+        callee = node.func.id if isinstance(node.func, ast.Name) else node.func.attr if isinstance(node.func, ast.Attribute) else None
+        if callee is not None:
+            self.calls.setdefault(callee, []).append(CallSite(function, in_graph, node.lineno))
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "minimize" and self._is_v1_optimizer(node.func.value):
+            loss = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "loss"), None)
+            if loss is not None and not isinstance(loss, ast.Lambda):
+                self.uses.append(Use(node.lineno, f"Optimizer.minimize({ast.unparse(loss)})", "tf.compat.v1.train.Optimizer.minimize",
+                                     None, (), function, in_graph, True))
+        if self.canonical(node.func) == "tf.compat.v1.device" and node.args and self.is_device_function(node.args[0]):
+            # Legal in a graph, raises with eager execution on: a graph-only use of its own.
+            self.uses.append(Use(node.lineno, f"{ast.unparse(node.func)}({ast.unparse(node.args[0])})",
+                                 "tf.compat.v1.device(function)", None, (), function, in_graph, True))
+        self.generic_visit(node)
+
+    def is_device_function(self, expr: ast.expr) -> bool:
+        """A TF1 device function: a lambda, a function of this file, or what replica_device_setter returns."""
+        if isinstance(expr, ast.Lambda):
+            return True
+        if isinstance(expr, ast.Name):
+            return expr.id in self.device_functions
+        return isinstance(expr, ast.Call) and self.canonical(expr.func) in DEVICE_SETTERS
+
+    def _is_v1_optimizer(self, expr: ast.expr) -> bool:
+        if isinstance(expr, ast.Name):
+            return expr.id in self.optimizer_names
+        return isinstance(expr, ast.Call) and is_v1_optimizer_class(self.canonical(expr.func))
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if not self._record(node):
+            self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        self._record(node)
+
+    def _record(self, node: ast.Attribute | ast.Name) -> bool:
+        """Record the longest tf. chain at `node`; True when it was one (its parts are not visited)."""
+        chain = attribute_chain(node)
+        if chain is None or chain[0] not in self.bindings:
+            return False
+        binding = self.bindings[chain[0]]
+        function, in_graph = self._where()
+        call = self.calls_by_callee.get(id(node))
+        keywords = tuple(k.arg for k in call.keywords if k.arg) if call else ()
+        self.uses.append(Use(node.lineno, ".".join(chain), ".".join([binding.canonical, *chain[1:]]), binding,
+                             tuple(chain[1:]), function, in_graph, call is not None, keywords, node, call))
+        return True
+
+
+def attribute_chain(node: ast.expr) -> list[str] | None:
+    """["tf", "compat", "v1", "placeholder"] for `tf.compat.v1.placeholder`; None unless names and attributes only."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return [node.id, *reversed(parts)] if isinstance(node, ast.Name) else None
+
+
+def is_v1_optimizer_class(canonical: str | None) -> bool:
+    return bool(canonical and canonical.startswith("tf.compat.v1.train.") and canonical.endswith("Optimizer"))
+
+
+def names_assigned(tree: ast.Module, bindings: dict[str, Binding], test) -> set[str]:
+    """Names assigned `name = <call>` anywhere, where `test(canonical of the callee)` holds."""
+    collector = UseCollector(bindings, set(), set())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and test(collector.canonical(node.value.func)):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def collect_uses(tree: ast.Module, bindings: dict[str, Binding]) -> UseCollector:
+    graph_names = names_assigned(tree, bindings, lambda c: c in GRAPH_SOURCES)
+    optimizer_names = names_assigned(tree, bindings, is_v1_optimizer_class)
+    defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    device_functions = defined | names_assigned(tree, bindings, lambda c: c in DEVICE_SETTERS)
+    collector = UseCollector(bindings, graph_names, optimizer_names, device_functions)
+    # Callees first, so that `_record` knows which chains are called and with what.
+    collector.calls_by_callee = {id(node.func): node for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    collector.visit(tree)
+    return collector
+
+
+
+
+# --- versions -------------------------------------------------------------------------------
+
+
+def tf_version() -> str:
+    import tensorflow as tf
+
+    return tf.__version__
+
+
+def keras_version() -> str:
+    import keras
+
+    return keras.__version__
+
+
+def keras_major() -> int:
+    return int(keras_version().split(".")[0])
+
+
+def legacy_keras() -> bool:
+    """TF_USE_LEGACY_KERAS routes tf.keras and tf.compat.v1.layers to tf_keras (Keras 2)."""
+    return os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in ("1", "true", "yes")
+
+
+
+
+def tensorboard_installed() -> bool:
+    """TF2's tf.summary ops are TensorBoard's: without it each raises TBNotInstalledError."""
+    return importlib.util.find_spec("tensorboard") is not None
