@@ -25,9 +25,9 @@ from typing import Any, Sequence
 
 from tabulate import tabulate
 
-from benchmarks import allocator, cli, idioms
-from benchmarks.progress import Progress
-from compat import tf_logs
+from tfparity.benchmarks import allocator, cli, idioms
+from tfparity.benchmarks.progress import Progress
+from tfparity.compat import tf_logs
 
 SUITE = Path(__file__).with_name("bench_styles.py")
 DEFAULT_JSON = os.path.join(".benchmarks", "tfparity-bench.json")
@@ -550,7 +550,7 @@ def check_devices(cases: list[idioms.Case]) -> None:
     """Cases that all need a GPU, where none is visible: an error now, not a run that measures nothing."""
     if any(case.device != "gpu" for case in cases):
         return  # GPU cases among CPU ones skip with their reason in the table
-    from compat.devices import gpu_skip_reason
+    from tfparity.compat.devices import gpu_skip_reason
 
     tf_logs.import_tensorflow()
     reason = gpu_skip_reason()

@@ -25,10 +25,10 @@ from typing import Sequence
 import numpy as np
 import pytest
 
-from benchmarks import idioms
-from benchmarks.idioms import TARGET_ACCURACY, BenchSettings
-from compat import RunResult, TrainConfig, max_abs_diff
-from compat.devices import gpu_skip_reason, peak_rss_mib
+from tfparity.benchmarks import idioms
+from tfparity.benchmarks.idioms import TARGET_ACCURACY, BenchSettings
+from tfparity.compat import RunResult, TrainConfig, max_abs_diff
+from tfparity.compat.devices import gpu_skip_reason, peak_rss_mib
 
 ACCURACY_TOLERANCE = 0.001  # 0.1 percentage point
 

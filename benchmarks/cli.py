@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from compat import tf_logs
+from tfparity.compat import tf_logs
 
 # Before anything imports TensorFlow: keep its C++ INFO chatter off the terminal.
 tf_logs.silence_by_default()
@@ -25,20 +25,20 @@ LAZY_TENSORFLOW = {"bench"}
 
 # name -> (module, help); each module: add_arguments(parser), run(args) -> int
 COMMANDS = {
-    "compare": ("benchmarks.compare",
+    "compare": ("tfparity.benchmarks.compare",
                 "train all four styles on one config; table of accuracy, loss, max |dW|, |db| against TF1, and time"),
-    "parity": ("benchmarks.parity_cmd",
+    "parity": ("tfparity.benchmarks.parity_cmd",
                "check every TF2 style against the TF1 graph with compat.parity (variables, forward pass, "
                "training trajectory, 1-ulp growth); exit status 1 on divergence"),
-    "sidebyside": ("benchmarks.sidebyside",
+    "sidebyside": ("tfparity.benchmarks.sidebyside",
                    "the style modules' real source side by side, aligned stage by stage, "
                    "with each stage's TF1 -> TF2 API changes (Markdown or HTML)"),
-    "pitfalls": ("benchmarks.pitfalls.command",
+    "pitfalls": ("tfparity.benchmarks.pitfalls.command",
                  "run the TF1 -> TF2 pitfall catalogue on the real data; table of effect measured, claim, held, fix"),
-    "bench": ("benchmarks.bench",
+    "bench": ("tfparity.benchmarks.bench",
               "benchmark every style and idiom (pytest-benchmark): ms/step, examples/s, first step, "
               "time to 0.91, ratios to TF1 and the NumPy floor"),
-    "upgrade": ("benchmarks.upgrade",
+    "upgrade": ("tfparity.benchmarks.upgrade",
                 "run TensorFlow's tf_upgrade_v2 on a TF1 script; show its diff and report, "
                 "then audit what it leaves broken or unmigrated"),
 }
@@ -56,7 +56,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_config_arguments(parser: argparse.ArgumentParser, **defaults) -> None:
     """One flag per TrainConfig field; `defaults` overrides TrainConfig's own defaults."""
-    from compat import LOSS_FORMS, TrainConfig
+    from tfparity.compat import LOSS_FORMS, TrainConfig
 
     base = TrainConfig().to_dict() | defaults
     g = parser.add_argument_group("training config (every field of compat.TrainConfig)")
@@ -79,7 +79,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, **defaults) -> None:
 
 def config_from_args(args: argparse.Namespace):
     """The TrainConfig the flags describe; a device that is not there is an error before any work."""
-    from compat import TrainConfig, tf_device_name
+    from tfparity.compat import TrainConfig, tf_device_name
 
     fields = dict(
         steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate, optimizer=args.optimizer,
@@ -98,7 +98,7 @@ def config_from_args(args: argparse.Namespace):
 
 def load_data_from_args(args: argparse.Namespace):
     """The data set the flags name; a batch no style can draw from it is an error before any work."""
-    from compat import load_dataset
+    from tfparity.compat import load_dataset
 
     data = load_dataset(args.dataset, args.data_dir, verify=not args.no_verify)
     batch_size = getattr(args, "batch_size", None)
@@ -108,6 +108,15 @@ def load_data_from_args(args: argparse.Namespace):
             f"({data.train.num_examples} examples): choose at most {data.train.num_examples}"
         )
     return data
+
+
+def require_extra(extra: str, *modules: str, what: str) -> None:
+    """`what` needs the optional dependencies of tfparity[extra]: an error now when one is missing."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(f"{what} needs {', '.join(missing)}: pip install 'tfparity[{extra}]'")
 
 
 # --- output paths: checked when the command line is parsed, before any work -----------------
@@ -227,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         tf_logs.show_logs()
     elif command in COMMANDS and command not in LAZY_TENSORFLOW:
         tf_logs.import_tensorflow()  # before the command's module imports it, with the start-up noise filtered
-    from compat import DataError, DeviceUnavailable
+    from tfparity.compat import DataError, DeviceUnavailable
 
     try:
         args = build_parser([command] if command in COMMANDS else []).parse_args(argv)

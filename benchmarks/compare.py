@@ -11,10 +11,10 @@ from typing import Any
 
 from tabulate import tabulate
 
-from benchmarks import cli, styles
-from benchmarks.progress import Progress
-from compat import Datasets, RunResult, TrainConfig, max_abs_diff, weights_digest
-from compat.finite import FIX as NONFINITE_FIX
+from tfparity.benchmarks import cli, styles
+from tfparity.benchmarks.progress import Progress
+from tfparity.compat import Datasets, RunResult, TrainConfig, max_abs_diff, weights_digest
+from tfparity.compat.finite import FIX as NONFINITE_FIX
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,8 +11,8 @@ from dataclasses import asdict
 
 import pytest
 
-from benchmarks import allocator, idioms
-from benchmarks.idioms import FULL, QUICK, TARGET_ACCURACY, TARGET_SEARCH_STEPS, BenchSettings
+from tfparity.benchmarks import allocator, idioms
+from tfparity.benchmarks.idioms import FULL, QUICK, TARGET_ACCURACY, TARGET_SEARCH_STEPS, BenchSettings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -84,7 +84,7 @@ def bench_settings(pytestconfig: pytest.Config) -> BenchSettings:
 
 @pytest.fixture(scope="session")
 def bench_data(pytestconfig: pytest.Config):
-    from compat import load_dataset
+    from tfparity.compat import load_dataset
 
     return load_dataset("mnist", pytestconfig.getoption("bench_data_dir"))
 
@@ -92,7 +92,7 @@ def bench_data(pytestconfig: pytest.Config):
 @pytest.fixture(scope="session")
 def tf1_reference(bench_data):
     """`reference(config)`: the TF1 feed_dict run on the CPU for `config`, trained once per session."""
-    from tf1_graph import graph_style
+    from tfparity.tf1_graph import graph_style
 
     cache = {}
 
@@ -111,8 +111,8 @@ def accuracy_target(bench_data) -> tuple[int, float]:
 
     Found once with the NumPy floor; every idiom trains to the same weights on the same plan.
     """
-    from benchmarks import numpy_floor
-    from compat import TrainConfig
+    from tfparity.benchmarks import numpy_floor
+    from tfparity.compat import TrainConfig
 
     found = numpy_floor.steps_to_accuracy(bench_data, TrainConfig(steps=TARGET_SEARCH_STEPS), TARGET_ACCURACY)
     if found is None:
@@ -123,14 +123,14 @@ def accuracy_target(bench_data) -> tuple[int, float]:
 @pytest.hookimpl(optionalhook=True)
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     """Versions and hardware behind the numbers, into pytest-benchmark's JSON."""
-    from compat.devices import environment
+    from tfparity.compat.devices import environment
 
     machine_info["tfparity"] = environment()
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output_json: dict) -> None:
-    from compat.devices import peak_rss_mib
+    from tfparity.compat.devices import peak_rss_mib
 
     output_json["tfparity"] = {
         "settings": asdict(bench_settings_from(config)),

@@ -14,10 +14,10 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
-from benchmarks import numpy_floor
+from tfparity.benchmarks import numpy_floor
 
 if TYPE_CHECKING:
-    from benchmarks.styles import TrainFn
+    from tfparity.benchmarks.styles import TrainFn
 
 
 @dataclass(frozen=True)
@@ -91,21 +91,21 @@ class Idiom:
 
 
 IDIOMS: tuple[Idiom, ...] = (
-    Idiom("tf1_graph", "feed_dict", imported("tf1_graph.graph_style", "train"),
+    Idiom("tf1_graph", "feed_dict", imported("tfparity.tf1_graph.graph_style", "train"),
           "the TF1 tutorial: placeholders and one Session.run with a feed_dict per step"),
-    Idiom("tf1_graph", "in_graph", imported("tf1_graph.graph_style", "train_in_graph", steps_per_run=STEPS_PER_CALL),
+    Idiom("tf1_graph", "in_graph", imported("tfparity.tf1_graph.graph_style", "train_in_graph", steps_per_run=STEPS_PER_CALL),
           f"data preloaded into graph variables, {STEPS_PER_CALL} steps per Session.run in a tf.while_loop"),
-    Idiom("eager", "gradient_tape", imported("tf2_eager.eager_style", "train"),
+    Idiom("eager", "gradient_tape", imported("tfparity.tf2_eager.eager_style", "train"),
           "the TF2 tutorial: GradientTape and optimizer.apply_gradients, one Python call per op"),
-    Idiom("function", "per_step", imported("tf2_eager.function_style", "train"),
+    Idiom("function", "per_step", imported("tfparity.tf2_eager.function_style", "train"),
           "the tf.function guide: one compiled step per batch, called from a Python loop"),
-    Idiom("function", "whole_epoch", imported("tf2_eager.function_style", "train_whole_epoch", jit_compile=False),
+    Idiom("function", "whole_epoch", imported("tfparity.tf2_eager.function_style", "train_whole_epoch", jit_compile=False),
           "every batch pre-stacked as [steps, batch, 784]; the whole loop in one tf.function call"),
-    Idiom("function", "whole_epoch_xla", imported("tf2_eager.function_style", "train_whole_epoch", jit_compile=True),
+    Idiom("function", "whole_epoch_xla", imported("tfparity.tf2_eager.function_style", "train_whole_epoch", jit_compile=True),
           "the same, compiled by XLA (jit_compile=True)"),
-    Idiom("keras_fit", "default", imported("tf2_eager.keras_style", "train"),
+    Idiom("keras_fit", "default", imported("tfparity.tf2_eager.keras_style", "train"),
           "model.compile() with its defaults, then model.fit()"),
-    Idiom("keras_fit", "steps_per_execution", imported("tf2_eager.keras_style", "train", steps_per_execution=STEPS_PER_CALL),
+    Idiom("keras_fit", "steps_per_execution", imported("tfparity.tf2_eager.keras_style", "train", steps_per_execution=STEPS_PER_CALL),
           f"compile(steps_per_execution={STEPS_PER_CALL}): {STEPS_PER_CALL} steps per call into the compiled train function"),
     Idiom(numpy_floor.STYLE, "floor", numpy_floor.train,
           "the same step in float32 NumPy, no framework: the floor every ratio is read against", devices=("cpu",)),

@@ -29,7 +29,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from compat import BatchPlan, Datasets, RunResult, TrainConfig, accuracy, initial_weights, iterate_batches, make_batch_plan, step_timing
+from tfparity.compat import BatchPlan, Datasets, RunResult, TrainConfig, accuracy, initial_weights, iterate_batches, make_batch_plan, step_timing
 
 STYLE = "numpy"
 SINGLE_THREAD_MAX_BATCH = 100  # BLAS on one thread up to this batch size, on every core above it (see above)

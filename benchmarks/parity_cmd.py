@@ -12,9 +12,9 @@ from typing import Any
 
 from tabulate import tabulate
 
-from benchmarks import cli, parity_sides, styles
-from benchmarks.progress import Progress
-from compat import Datasets, TrainConfig, parity
+from tfparity.benchmarks import cli, parity_sides, styles
+from tfparity.benchmarks.progress import Progress
+from tfparity.compat import Datasets, TrainConfig, parity
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -18,9 +18,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compat import Datasets, TrainConfig, accuracy, initial_weights, parity, tf_device_name
-from tf1_graph import graph_style
-from tf2_eager import eager_style, function_style, keras_style
+from tfparity.compat import Datasets, TrainConfig, accuracy, initial_weights, parity, tf_device_name
+from tfparity.tf1_graph import graph_style
+from tfparity.tf2_eager import eager_style, function_style, keras_style
 
 REFERENCE = graph_style.STYLE
 

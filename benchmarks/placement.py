@@ -1,6 +1,6 @@
 """Where each idiom's ops ran, read back from TensorFlow's own device-placement log.
 
-`python -m benchmarks.placement --device gpu` trains every TensorFlow idiom of the benchmark
+`python -m tfparity.benchmarks.placement --device gpu` trains every TensorFlow idiom of the benchmark
 suite for a few steps with `tf.debugging.set_log_device_placement(True)` and prints JSON: for
 each idiom, the devices its MatMul ops (forward and gradient) were placed on, and the devices its
 traced `tf.function`s (XLA clusters included) were called on. The log is
@@ -62,8 +62,8 @@ def probe(device: str, steps: int, data_dir: str | None = None) -> dict[str, dic
     """Train each TensorFlow idiom `steps` steps on `device`; report its MatMul devices and weights' distance to TF1 on the CPU."""
     import tensorflow as tf
 
-    from benchmarks import idioms
-    from compat import TrainConfig, load_dataset, max_abs_diff
+    from tfparity.benchmarks import idioms
+    from tfparity.compat import TrainConfig, load_dataset, max_abs_diff
 
     data = load_dataset("mnist", data_dir)
     config = TrainConfig(steps=steps)
@@ -85,7 +85,7 @@ def probe(device: str, steps: int, data_dir: str | None = None) -> dict[str, dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.placement", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tfparity.benchmarks.placement", description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=["cpu", "gpu"], default="gpu")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--data-dir", default=None)

@@ -29,8 +29,8 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from benchmarks import cli, styles
-from compat.api_map import MAPPINGS, STAGES, ApiMapping, code_only
+from tfparity.benchmarks import cli, styles
+from tfparity.compat.api_map import MAPPINGS, STAGES, ApiMapping, code_only
 
 MARKER = re.compile(r"^# %% stage: *(?P<name>.*?) *$", re.MULTILINE)
 UNCHANGED_COMMENT = re.compile(r"#\s*unchanged:\s*(?P<reason>.*?)\s*(?:#|$)")

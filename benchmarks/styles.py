@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from compat import Datasets, RunResult, TrainConfig
-from tf1_graph import graph_style
-from tf2_eager import eager_style, function_style, keras_style
+from tfparity.compat import Datasets, RunResult, TrainConfig
+from tfparity.tf1_graph import graph_style
+from tfparity.tf2_eager import eager_style, function_style, keras_style
 
 TrainFn = Callable[[Datasets, TrainConfig], RunResult]
 

@@ -28,13 +28,13 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import cli
+from tfparity.benchmarks import cli
 # The audit's API, re-exported: `benchmarks.upgrade` is the module users and tests import.
-from benchmarks.upgrade_audit import audit, exit_status, group_by_cause  # noqa: F401
-from benchmarks.upgrade_fixes import TUTORIAL_READER, Edit, Span, apply_fixes  # noqa: F401
-from benchmarks.upgrade_names import Binding, keras_version, resolve_chain, tensorboard_installed, tf_version  # noqa: F401
-from benchmarks.upgrade_render import plural, render, report_dict, wrap  # noqa: F401
-from benchmarks.upgrade_tables import (  # noqa: F401
+from tfparity.benchmarks.upgrade_audit import audit, exit_status, group_by_cause  # noqa: F401
+from tfparity.benchmarks.upgrade_fixes import TUTORIAL_READER, Edit, Span, apply_fixes  # noqa: F401
+from tfparity.benchmarks.upgrade_names import Binding, keras_version, resolve_chain, tensorboard_installed, tf_version  # noqa: F401
+from tfparity.benchmarks.upgrade_render import plural, render, report_dict, wrap  # noqa: F401
+from tfparity.benchmarks.upgrade_tables import (  # noqa: F401
     API_DOCS, DEBT_FIXES, EAGER_OFF, EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, GRAPH_ONLY, GRAPH_SOURCES, KINDS, Finding,
 )
 

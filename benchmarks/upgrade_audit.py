@@ -22,13 +22,13 @@ import ast
 import functools
 from dataclasses import dataclass
 
-from benchmarks.upgrade_eager import capture_findings, eager_findings, eager_fix_edit, graph_regions
-from benchmarks.upgrade_fixes import rename_span
-from benchmarks.upgrade_names import (
+from tfparity.benchmarks.upgrade_eager import capture_findings, eager_findings, eager_fix_edit, graph_regions
+from tfparity.benchmarks.upgrade_fixes import rename_span
+from tfparity.benchmarks.upgrade_names import (
     Binding, Use, UseCollector, collect_imports, collect_uses, keras_major, keras_version, legacy_keras, resolve_chain,
     tensorboard_installed, tf_version,
 )
-from benchmarks.upgrade_tables import (
+from tfparity.benchmarks.upgrade_tables import (
     API_DOCS, DEBT_FIXES, DEVICE_CAUSE, DEVICE_RAISES, EXIT_FAILS, EXIT_OK, GRAPH_ONLY, KERAS3_REMOVED_PREFIXES, KINDS,
     MERGE_NONE, MISSING_FIXES, SUMMARY_CAUSE, SUMMARY_OPS, SUMMARY_TF2, TB_MISSING, TF1_SUMMARY_KEYWORDS, Finding,
     lookup_prefix, prefix_key,

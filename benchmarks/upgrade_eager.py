@@ -21,9 +21,9 @@ import ast
 from dataclasses import dataclass
 from typing import Callable
 
-from benchmarks.upgrade_fixes import Edit
-from benchmarks.upgrade_names import CallSite, Imports, Use, UseCollector
-from benchmarks.upgrade_tables import (
+from tfparity.benchmarks.upgrade_fixes import Edit
+from tfparity.benchmarks.upgrade_names import CallSite, Imports, Use, UseCollector
+from tfparity.benchmarks.upgrade_tables import (
     CAPTURE_CAUSE, CAPTURE_RAISES, EAGER_CAUSE, EAGER_OFF, EVAL_RAISES, GRAPH_ONLY, GRAPH_SOURCES,
     NOT_TENSOR_PREFIXES, SESSION_RUN_RAISES, Finding,
 )

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the findings carry these edits: a runtime import would be circular
-    from benchmarks.upgrade_tables import Finding
+    from tfparity.benchmarks.upgrade_tables import Finding
 
 # tfparity's copy of TF 1.x's `input_data` reader: `read_data_sets(train_dir, one_hot=True)`,
 # `.train.next_batch(n)`, `.test.images`. The one place that names its module: the package is
 # due to be renamed (compat -> tfparity.compat), and every import the fixes write follows this.
-TUTORIAL_READER = "compat.data"
+TUTORIAL_READER = "tfparity.compat.data"
 TUTORIAL_READER_NOTE = "tfparity's copy of TF1's reader: tensorflow.examples is gone"
 
 

@@ -17,8 +17,8 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.upgrade_fixes import tutorial_reader_edit
-from benchmarks.upgrade_tables import DEVICE_SETTERS, GRAPH_SOURCES, REMOVED_MODULES, Finding
+from tfparity.benchmarks.upgrade_fixes import tutorial_reader_edit
+from tfparity.benchmarks.upgrade_tables import DEVICE_SETTERS, GRAPH_SOURCES, REMOVED_MODULES, Finding
 
 # --- names: what each imported name is bound to --------------------------------------------
 

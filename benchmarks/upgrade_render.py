@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from tabulate import tabulate
 
-from benchmarks.upgrade_audit import Cause, exit_status, group_by_cause
-from benchmarks.upgrade_names import keras_version, tf_version
-from benchmarks.upgrade_tables import EXIT_BAD_INPUT, Finding
+from tfparity.benchmarks.upgrade_audit import Cause, exit_status, group_by_cause
+from tfparity.benchmarks.upgrade_names import keras_version, tf_version
+from tfparity.benchmarks.upgrade_tables import EXIT_BAD_INPUT, Finding
 
 if TYPE_CHECKING:
-    from benchmarks.upgrade import Conversion
+    from tfparity.benchmarks.upgrade import Conversion
 
 # Column widths of the text tables (Markdown is never wrapped: its renderer does that).
 WIDTHS = {"symbol": 34, "problem": 52, "tf2": 36, "fix": 40, "lines": 14}

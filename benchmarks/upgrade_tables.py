@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks.upgrade_fixes import TUTORIAL_READER, Edit, Span
+from tfparity.benchmarks.upgrade_fixes import TUTORIAL_READER, Edit, Span
 
 API_DOCS = "https://www.tensorflow.org/api_docs/python/"
 

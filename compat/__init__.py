@@ -4,9 +4,9 @@ Nothing here imports the styles (`tf1_graph`, `tf2_eager`) or `benchmarks`; the 
 the benchmarks import from here.
 """
 
-from compat.batches import BatchPlan, iterate_batches, make_batch_plan
-from compat.config import LOSS_FORMS, NUM_CLASSES, NUM_FEATURES, RunResult, TrainConfig, weights_digest
-from compat.data import (
+from tfparity.compat.batches import BatchPlan, iterate_batches, make_batch_plan
+from tfparity.compat.config import LOSS_FORMS, NUM_CLASSES, NUM_FEATURES, RunResult, TrainConfig, weights_digest
+from tfparity.compat.data import (
     DataError,
     DataFormatError,
     DataNotFoundError,
@@ -17,9 +17,9 @@ from compat.data import (
     one_hot,
     read_data_sets,
 )
-from compat.determinism import initial_weights, seed_everything
-from compat.devices import DeviceUnavailable, gpu_available, tf_device_name
-from compat.metrics import accuracy, max_abs_diff, step_timing
+from tfparity.compat.determinism import initial_weights, seed_everything
+from tfparity.compat.devices import DeviceUnavailable, gpu_available, tf_device_name
+from tfparity.compat.metrics import accuracy, max_abs_diff, step_timing
 
 __all__ = [
     "BatchPlan", "iterate_batches", "make_batch_plan",

@@ -15,7 +15,7 @@ from typing import Any, Literal, Mapping
 
 import numpy as np
 
-from compat.finite import NonFinite, first_nonfinite
+from tfparity.compat.finite import NonFinite, first_nonfinite
 
 Optimizer = Literal["sgd", "adam"]
 LossForm = Literal["mean", "sum", "tutorial"]

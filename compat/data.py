@@ -34,7 +34,7 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from compat.config import NUM_CLASSES, NUM_FEATURES
+from tfparity.compat.config import NUM_CLASSES, NUM_FEATURES
 
 IMAGE_MAGIC = 0x00000803
 LABEL_MAGIC = 0x00000801

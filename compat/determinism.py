@@ -13,7 +13,7 @@ import random
 
 import numpy as np
 
-from compat.config import NUM_CLASSES, NUM_FEATURES, TrainConfig
+from tfparity.compat.config import NUM_CLASSES, NUM_FEATURES, TrainConfig
 
 
 def initial_weights(config: TrainConfig, shapes: dict[str, tuple[int, ...]] | None = None) -> dict[str, np.ndarray]:

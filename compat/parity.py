@@ -59,9 +59,9 @@ from typing import Any, Callable, Iterator, Literal, Mapping, Protocol, Sequence
 
 import numpy as np
 
-from compat.batches import BatchPlan, make_batch_plan
-from compat.finite import FIX as NONFINITE_FIX
-from compat.finite import NonFinite, first_nonfinite
+from tfparity.compat.batches import BatchPlan, make_batch_plan
+from tfparity.compat.finite import FIX as NONFINITE_FIX
+from tfparity.compat.finite import NonFinite, first_nonfinite
 
 Weights = dict[str, np.ndarray]
 Batch = tuple[np.ndarray, np.ndarray]

@@ -19,7 +19,7 @@ import pytest
 @pytest.fixture
 def parity_check() -> Callable[..., Any]:
     """`parity_check(reference, candidate, batches, **options) -> ParityReport`; fails the test with the report."""
-    from compat.parity import assert_parity  # TensorFlow loads only in tests that use the fixture
+    from tfparity.compat.parity import assert_parity  # TensorFlow loads only in tests that use the fixture
 
     def check(reference: Any, candidate: Any, batches: Any, **options: Any) -> Any:
         try:

@@ -18,7 +18,7 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def _data_path(dataset: str):
-    from compat.data import resolve_data_path
+    from tfparity.compat.data import resolve_data_path
 
     where = resolve_data_path(dataset)
     if where is None and dataset == "mnist" and (SHARED_DATA / "mnist").is_dir():
@@ -29,7 +29,7 @@ def _data_path(dataset: str):
 @pytest.fixture(scope="session")
 def mnist():
     """The real MNIST, 60k + 10k. Fails (does not skip) when absent: every parity claim rests on it."""
-    from compat import load_dataset
+    from tfparity.compat import load_dataset
 
     return load_dataset("mnist", _data_path("mnist"))
 
@@ -37,6 +37,6 @@ def mnist():
 @pytest.fixture(scope="session")
 def fashion_mnist():
     """Fashion-MNIST from Debian's dataset-fashion-mnist (installed by .ci/system-deps)."""
-    from compat import load_dataset
+    from tfparity.compat import load_dataset
 
     return load_dataset("fashion_mnist", _data_path("fashion_mnist"))

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from benchmarks import styles
-from compat.api_map import MAPPINGS, STAGES, SymbolNotFound, code_only, find_mappings, resolve_symbol, tf_symbols_used
+from tfparity.benchmarks import styles
+from tfparity.compat.api_map import MAPPINGS, STAGES, SymbolNotFound, code_only, find_mappings, resolve_symbol, tf_symbols_used
 
 STYLE_SOURCES = {name: inspect.getsource(module) for name, module in styles.MODULES.items()}
 

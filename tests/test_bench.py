@@ -36,7 +36,7 @@ def run_child(args: list[str], cwd: Path, extra_env: dict[str, str] | None = Non
 
 def tfparity_bench(*args: str, cwd: Path, data_dir: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     # 120 steps (the fewest allowed), 2 rounds: the machinery under test, not the timings.
-    return run_child(["-m", "benchmarks", "bench", "--quick", "--steps", "120", "--rounds", "2", "--data-dir", data_dir, *args],
+    return run_child(["-m", "tfparity.benchmarks", "bench", "--quick", "--steps", "120", "--rounds", "2", "--data-dir", data_dir, *args],
                      cwd=cwd, extra_env=extra_env)
 
 
@@ -75,7 +75,7 @@ def test_json_report_has_one_object_per_case_with_the_issue_keys(bench_run):
 
 
 def test_ratios_are_paired_with_anchor_runs_around_every_round(bench_run):
-    from benchmarks.bench_styles import paired_ratios
+    from tfparity.benchmarks.bench_styles import paired_ratios
 
     report = {(c["style"], c["idiom"]): c for c in bench_run["report"]["cases"] if c["device"] == "cpu" and c["batch_size"] == 100}
     infos = {(b["extra_info"]["style"], b["extra_info"]["idiom"]): b["extra_info"] for b in bench_run["benchmark_json"]["benchmarks"]
@@ -107,7 +107,7 @@ def kept_info(ratios: dict[str, list[float]], style: str = "function", idiom: st
 
 
 def test_tf1_over_the_floor_is_one_estimate_from_both_cases_rounds():
-    from benchmarks import bench
+    from tfparity.benchmarks import bench
 
     tf1_rounds = [4.0, 4.4, 3.8, 4.2, 4.6, 3.9]  # TF1's rounds between floor anchors
     floor_rounds = [0.2, 0.21, 0.19, 0.22, 0.2, 0.18]  # the floor's rounds between TF1 anchors: 4.5 to 5.6 inverted
@@ -139,7 +139,7 @@ def test_tf1_over_the_floor_is_one_estimate_from_both_cases_rounds():
 
 
 def test_paired_ratios_cancel_a_drifting_machine():
-    from benchmarks.bench_styles import paired_ratios
+    from tfparity.benchmarks.bench_styles import paired_ratios
 
     # The machine slows by 10% a run: the anchor (1 ms) and the case (3 ms) alternate in time.
     drift = [1 + 0.1 * k for k in range(7)]
@@ -151,7 +151,7 @@ def test_paired_ratios_cancel_a_drifting_machine():
 
 DRIFTING_MACHINE = """
 import dataclasses
-from benchmarks import idioms
+from tfparity.benchmarks import idioms
 
 # Every run reports base ms/step x (1 + 10% per run so far): a machine slowing down steadily.
 BASE_MS = {"tf1_graph": 1.0, "numpy": 0.25}
@@ -194,7 +194,7 @@ def test_batch_scaling_reports_examples_per_second_at_every_batch(bench_run):
 
 
 def test_gpu_speed_up_is_gpu_over_cpu_examples_per_second():
-    from benchmarks import bench
+    from tfparity.benchmarks import bench
 
     def row(device, batch, examples_per_s, status="passed"):
         return {"style": "function", "idiom": "whole_epoch_xla", "device": device, "batch_size": batch,
@@ -235,7 +235,7 @@ def test_report_carries_its_context(bench_run):
 ALLOCATION_CHURN = """
 import resource, sys
 import numpy as np
-from benchmarks import allocator
+from tfparity.benchmarks import allocator
 print(allocator.configure_malloc(sys.argv[1]))
 def churn():
     batches = [np.ones((10_000, 784), np.float32) for _ in range(3)]
@@ -278,7 +278,7 @@ def test_the_suite_header_names_the_malloc_setting_it_runs_under(mode):
 
 
 def test_bench_passes_the_malloc_setting_to_the_suite():
-    from benchmarks import bench, cli
+    from tfparity.benchmarks import bench, cli
 
     args = cli.build_parser(["bench"]).parse_args(["bench", "--malloc", "default"])
     assert "--bench-malloc=default" in bench.pytest_command(args, "b.json", "j.xml")
@@ -300,7 +300,7 @@ def test_pytest_benchmark_json_is_kept_with_extra_info(bench_run):
 
 
 def render_from_kept_json(bench_run, fmt: str, batch_sizes: list[int] = [100]) -> str:
-    from benchmarks import bench, idioms
+    from tfparity.benchmarks import bench, idioms
 
     cases = idioms.select(idioms=["feed_dict", "floor"], batch_sizes=batch_sizes)
     outcomes = {idioms.case_id(c["style"], c["idiom"], c["device"], c["batch_size"]): (c["status"], c["message"])
@@ -346,7 +346,7 @@ def test_plots_are_valid_pngs(bench_run):
 def test_a_failed_case_shows_as_failed_and_exits_non_zero(mnist, tmp_path):
     # A floor that quietly trains at 1% of the learning rate: fast, and wrong.
     (tmp_path / "wrong_floor.py").write_text(textwrap.dedent("""
-        import benchmarks.numpy_floor as floor
+        import tfparity.benchmarks.numpy_floor as floor
         _train = floor.train
         floor.train = lambda data, config: _train(data, config.replace(learning_rate=config.learning_rate * 0.01))
     """))
@@ -359,7 +359,7 @@ def test_a_failed_case_shows_as_failed_and_exits_non_zero(mnist, tmp_path):
 
 
 def test_ratio_drift_against_a_previous_report(tmp_path):
-    from benchmarks import bench
+    from tfparity.benchmarks import bench
 
     def case(style, idiom, vs_tf1, vs_floor):
         return {"style": style, "idiom": idiom, "device": "cpu", "ratio_vs_tf1_feed_dict": vs_tf1, "ratio_vs_numpy_floor": vs_floor}
@@ -389,7 +389,7 @@ def test_ratio_drift_against_a_previous_report(tmp_path):
 
 
 def test_median_interval_is_the_order_statistic_interval():
-    from benchmarks import bench
+    from tfparity.benchmarks import bench
 
     # The textbook ranks of the distribution-free 95% interval for a median (k-th smallest, k-th largest).
     for n, (low, high) in {6: (1, 6), 10: (2, 9), 12: (3, 10), 20: (6, 15), 40: (14, 27)}.items():
@@ -400,7 +400,7 @@ def test_median_interval_is_the_order_statistic_interval():
 
 
 def test_median_interval_covers_the_median_of_skewed_rounds_95_percent_of_the_time():
-    from benchmarks import bench
+    from tfparity.benchmarks import bench
 
     # Rounds on a shared VM: a base time with slow spells on top (lognormal, heavily skewed).
     rng = np.random.default_rng(0)
@@ -413,7 +413,7 @@ def test_median_interval_covers_the_median_of_skewed_rounds_95_percent_of_the_ti
 def test_report_gives_every_ratio_its_interval_from_the_rounds(bench_run):
     import copy
 
-    from benchmarks import bench
+    from tfparity.benchmarks import bench
 
     kept = copy.deepcopy(bench_run)
     infos = {(b["extra_info"]["idiom"], b["extra_info"]["batch_size"]): b["extra_info"] for b in kept["benchmark_json"]["benchmarks"]}
@@ -433,7 +433,7 @@ def test_report_gives_every_ratio_its_interval_from_the_rounds(bench_run):
 
 
 def test_run_lengths_that_leave_nothing_to_time_are_refused():
-    from benchmarks import idioms
+    from tfparity.benchmarks import idioms
 
     assert idioms.bench_settings(full=True) == idioms.FULL and idioms.bench_settings(full=False, rounds=5).rounds == 5
     with pytest.raises(ValueError, match=f"steps must exceed {idioms.STEPS_PER_CALL}"):
@@ -441,7 +441,7 @@ def test_run_lengths_that_leave_nothing_to_time_are_refused():
 
 
 def test_cheap_cases_take_more_rounds_up_to_the_cap():
-    from benchmarks import idioms
+    from tfparity.benchmarks import idioms
 
     full = idioms.FULL  # 10 to 40 rounds, as many as fill 20 s
     assert [full.rounds_for(s) for s in (10.0, 2.0, 1.0, 0.5, 0.1)] == [10, 10, 20, 40, 40]
@@ -453,7 +453,7 @@ def test_cheap_cases_take_more_rounds_up_to_the_cap():
 # Full mode shrunk to 2..6 rounds filling 6 s, and TF1 made 2 s slower at batch 1,000 only.
 SLOW_AT_1000 = """
 import dataclasses, time
-from benchmarks import idioms
+from tfparity.benchmarks import idioms
 
 idioms.FULL = dataclasses.replace(idioms.FULL, rounds=2, max_rounds=6, seconds_per_case=6.0)
 
@@ -470,7 +470,7 @@ idioms.IDIOMS = tuple(dataclasses.replace(i, train=slow_at_1000(i.train)) if i.s
 
 def test_full_run_gives_each_case_the_rounds_its_speed_affords(mnist, tmp_path):
     (tmp_path / "slow_at_1000.py").write_text(SLOW_AT_1000)
-    proc = run_child(["-m", "benchmarks", "bench", "--steps", "120", "--idioms", "feed_dict", "floor", "--devices", "cpu",
+    proc = run_child(["-m", "tfparity.benchmarks", "bench", "--steps", "120", "--idioms", "feed_dict", "floor", "--devices", "cpu",
                       "--batch-sizes", "100", "1000", "--data-dir", data_path(mnist), "--format", "json", "--", "-p", "slow_at_1000"],
                      cwd=tmp_path, extra_env={"PYTHONPATH": str(tmp_path)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -484,7 +484,7 @@ def test_full_run_gives_each_case_the_rounds_its_speed_affords(mnist, tmp_path):
 
 
 def test_unknown_filter_names_are_rejected_before_running(tmp_path):
-    proc = run_child(["-m", "benchmarks", "bench", "--idioms", "whole_epoc"], cwd=tmp_path)
+    proc = run_child(["-m", "tfparity.benchmarks", "bench", "--idioms", "whole_epoc"], cwd=tmp_path)
     assert proc.returncode == 2 and "unknown idiom(s) ['whole_epoc']" in proc.stderr
 
 
@@ -523,7 +523,7 @@ def test_compare_fail_gates_the_real_suite_against_a_saved_baseline(bench_run, m
     tmp = bench_run["tmp"]
     (tmp / "slow_floor.py").write_text(textwrap.dedent("""
         import time
-        import benchmarks.numpy_floor as floor
+        import tfparity.benchmarks.numpy_floor as floor
         _step = floor.train_step
         def slow_step(*args, **kwargs):
             time.sleep(0.005)
@@ -550,10 +550,10 @@ import tensorflow as tf
 # TrainConfig(device="gpu") down to each style's tf.device scope runs as it would on a GPU.
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from compat import devices
-from tf1_graph import graph_style
-from tf2_eager import eager_style, function_style, keras_style
-from benchmarks import placement
+from tfparity.compat import devices
+from tfparity.tf1_graph import graph_style
+from tfparity.tf2_eager import eager_style, function_style, keras_style
+from tfparity.benchmarks import placement
 
 def forced(device):
     return "/CPU:1" if device == "gpu" else devices.tf_device_name(device)
@@ -571,7 +571,7 @@ def placement_report(proc: subprocess.CompletedProcess) -> dict:
 
 def test_gpu_code_path_places_every_idiom_on_the_selected_device(mnist, tmp_path):
     report = placement_report(run_child(["-c", FORCED_DEVICE_CHILD, data_path(mnist)], cwd=REPO, extra_env={"TF_CPP_MIN_LOG_LEVEL": "0"}))
-    from benchmarks import idioms
+    from tfparity.benchmarks import idioms
 
     expected = {c.idiom.key for c in idioms.select(devices=["gpu"], batch_sizes=[100])}
     assert set(report) == expected
@@ -585,7 +585,7 @@ def test_gpu_code_path_places_every_idiom_on_the_selected_device(mnist, tmp_path
 
 
 def test_placement_log_is_read_for_matmuls_and_compiled_function_calls():
-    from benchmarks import placement
+    from tfparity.benchmarks import placement
 
     log = "\n".join([
         "I0000 placer.cc:162] MatMul: (MatMul): /job:localhost/replica:0/task:0/device:CPU:0",
@@ -598,12 +598,12 @@ def test_placement_log_is_read_for_matmuls_and_compiled_function_calls():
 
 
 def test_every_idiom_runs_on_the_gpu_when_one_exists(mnist):
-    from compat.devices import gpu_skip_reason
+    from tfparity.compat.devices import gpu_skip_reason
 
     reason = gpu_skip_reason()
     if reason:
         pytest.skip(reason)
-    report = placement_report(run_child(["-m", "benchmarks.placement", "--device", "gpu", "--data-dir", data_path(mnist)], cwd=REPO))
+    report = placement_report(run_child(["-m", "tfparity.benchmarks.placement", "--device", "gpu", "--data-dir", data_path(mnist)], cwd=REPO))
     for key, found in report.items():
         assert found["compute_devices"] == ["GPU:0"], (key, found)
 
@@ -620,7 +620,7 @@ def readme_section(name: str) -> str:
 
 def test_readme_cpu_results_come_from_a_full_tfparity_bench_run():
     """The committed table is `tfparity bench --devices cpu --format markdown` output: every CPU case, all passed, full length."""
-    from benchmarks import idioms
+    from tfparity.benchmarks import idioms
 
     section = readme_section("bench-cpu")
     assert "| style" in section, "paste the output of: tfparity bench --devices cpu --format markdown"

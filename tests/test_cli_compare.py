@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-import benchmarks.compare  # noqa: F401  (imported before a test drops privileges: see permission_taken)
-from benchmarks import cli, compare, styles
-from compat import RunResult, TrainConfig
+import tfparity.benchmarks.compare  # noqa: F401  (imported before a test drops privileges: see permission_taken)
+from tfparity.benchmarks import cli, compare, styles
+from tfparity.compat import RunResult, TrainConfig
 from test_data import permission_taken, public_folder, write_folder
 
 ARGS = ["compare", "--steps", "30", "--quiet"]
@@ -84,7 +84,7 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
 
 def test_console_script_writes_plain_progress_lines_when_not_a_terminal(data_args):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user runs it
-    out = subprocess.run([sys.executable, "-m", "benchmarks", *ARGS[:-1], "--styles", "tf1_graph", *data_args],
+    out = subprocess.run([sys.executable, "-m", "tfparity.benchmarks", *ARGS[:-1], "--styles", "tf1_graph", *data_args],
                          capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr
     # No TensorFlow start-up lines; in a pipe: no live line (no carriage returns), one plain line per finished style.
@@ -111,7 +111,7 @@ def test_help_loads_no_tensorflow(argv, shown):
 
 def test_only_the_command_run_gets_its_arguments():
     args = cli.build_parser(["upgrade"]).parse_args(["upgrade", "script.py", "--format", "json"])
-    assert args.command == "upgrade" and args.format == "json" and args._run.__module__ == "benchmarks.upgrade"
+    assert args.command == "upgrade" and args.format == "json" and args._run.__module__ == "tfparity.benchmarks.upgrade"
     with pytest.raises(SystemExit):  # a command whose module was not loaded has no arguments to parse
         cli.build_parser([]).parse_args(["compare", "--steps", "3"])
 

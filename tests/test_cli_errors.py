@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import bench, cli, compare, progress
-from compat import tf_logs
+from tfparity.benchmarks import bench, cli, compare, progress
+from tfparity.compat import tf_logs
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = str(REPO / "tests" / "fixtures" / "mnist_softmax.py")
@@ -123,7 +123,7 @@ def test_batch_larger_than_the_training_set_is_refused_before_any_style_runs(mni
 
 
 def test_gpu_device_without_a_gpu_is_refused_before_any_style_runs(mnist, capsys, no_work):
-    from compat.devices import gpu_available
+    from tfparity.compat.devices import gpu_available
 
     if gpu_available():
         pytest.skip("a GPU is visible: --device gpu is runnable here")
@@ -132,7 +132,7 @@ def test_gpu_device_without_a_gpu_is_refused_before_any_style_runs(mnist, capsys
 
 
 def test_bench_gpu_only_without_a_gpu_is_refused_before_the_suite(capsys, no_work):
-    from compat.devices import gpu_available
+    from tfparity.compat.devices import gpu_available
 
     if gpu_available():
         pytest.skip("a GPU is visible: GPU cases are runnable here")
@@ -197,7 +197,7 @@ def test_startup_noise_is_dropped_and_every_other_line_kept(capfd):
 
 def run_tfparity(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TFPARITY_VERBOSE")}
-    return subprocess.run([sys.executable, "-m", "benchmarks", *args], cwd=REPO, env={**clean, **(env or {})},
+    return subprocess.run([sys.executable, "-m", "tfparity.benchmarks", *args], cwd=REPO, env={**clean, **(env or {})},
                           capture_output=True, text=True, timeout=300)
 
 
@@ -211,7 +211,7 @@ def test_a_command_that_loads_tensorflow_prints_none_of_its_startup_lines():
 
 
 def test_pitfalls_check_a_data_path_given_before_running_any(tmp_path, capsys, monkeypatch):
-    from benchmarks.pitfalls import command
+    from tfparity.benchmarks.pitfalls import command
 
     monkeypatch.setattr(command, "measure_all", lambda *a, **k: pytest.fail("a pitfall ran before the path was checked"))
     assert cli.main(["pitfalls", "--fashion-mnist-dir", str(tmp_path / "nowhere")]) == 2

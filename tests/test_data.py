@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compat import DataFormatError, DataNotFoundError, load_dataset, make_batch_plan, read_data_sets
-from compat.data import IDX_FILES, IMAGE_MAGIC, LABEL_MAGIC, DataAccessError, DataSet, load_idx_folder, load_npz, read_idx
+from tfparity.compat import DataFormatError, DataNotFoundError, load_dataset, make_batch_plan, read_data_sets
+from tfparity.compat.data import IDX_FILES, IMAGE_MAGIC, LABEL_MAGIC, DataAccessError, DataSet, load_idx_folder, load_npz, read_idx
 
 
 def idx_images(n: int, rows: int = 28, cols: int = 28, magic: int = IMAGE_MAGIC, seed: int = 0) -> bytes:
@@ -282,8 +282,8 @@ def offline(monkeypatch):
     def download(dataset: str = "mnist"):
         raise AssertionError(f"fell back to the Keras download of {dataset}")
 
-    monkeypatch.setattr("compat.data.download", download)
-    monkeypatch.setattr("compat.data.SYSTEM_DIRS", {"mnist": (), "fashion_mnist": ()})
+    monkeypatch.setattr("tfparity.compat.data.download", download)
+    monkeypatch.setattr("tfparity.compat.data.SYSTEM_DIRS", {"mnist": (), "fashion_mnist": ()})
     for var in ("TFPARITY_MNIST_DIR", "TFPARITY_FASHION_MNIST_DIR", "TFPARITY_DATA_DIR"):
         monkeypatch.delenv(var, raising=False)
     return monkeypatch
@@ -394,7 +394,7 @@ def _seed_fashion_cache(tmp_path, monkeypatch, files: dict[str, bytes]) -> Path:
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     for var in ("TFPARITY_FASHION_MNIST_DIR", "TFPARITY_DATA_DIR"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr("compat.data.SYSTEM_DIRS", {"mnist": (), "fashion_mnist": ()})
+    monkeypatch.setattr("tfparity.compat.data.SYSTEM_DIRS", {"mnist": (), "fashion_mnist": ()})
     return cache
 
 
@@ -411,7 +411,7 @@ def test_fashion_download_uses_a_cache_whose_checksums_match(tmp_path, monkeypat
     files = _valid_files()
     cache = _seed_fashion_cache(tmp_path, monkeypatch, files)
     md5 = {part: hashlib.md5(files[stem]).hexdigest() for part, stem in IDX_FILES.items()}
-    monkeypatch.setattr("compat.data.FASHION_MNIST_GZ_MD5", md5)
+    monkeypatch.setattr("tfparity.compat.data.FASHION_MNIST_GZ_MD5", md5)
     data = load_dataset("fashion_mnist")
     assert data.train.num_examples == 5 and str(cache) in data.source
 

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compat.data import IMAGE_MAGIC, LABEL_MAGIC, NPZ_KEYS, DataFormatError, load_npz, read_idx
+from tfparity.compat.data import IMAGE_MAGIC, LABEL_MAGIC, NPZ_KEYS, DataFormatError, load_npz, read_idx
 
 # Bounded: both tests together take a few seconds on two busy cores. A deadline of a second per
 # example is what "nothing hangs" means here (each file is at most a few kilobytes).

@@ -1,4 +1,4 @@
-"""compat.parity on a two-layer model written both ways (tests/two_layer.py): the correct
+"""tfparity.compat.parity on a two-layer model written both ways (tests/two_layer.py): the correct
 migration passes, each planted TF2-side bug is caught and named, the report reads and
 serializes, the pytest helpers fail with the report, and the randomness recipe holds."""
 
@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 import two_layer
-from compat import parity
+from tfparity.compat import parity
 
 STEPS, BATCH = 30, 64
 
@@ -222,7 +222,7 @@ def test_assert_parity_raises_with_the_report(batches):
 
 def test_plugin_is_registered_as_a_pytest11_entry_point():
     plugins = {ep.name: ep.value for ep in entry_points(group="pytest11")}
-    assert plugins.get("tfparity") == "compat.pytest_plugin"
+    assert plugins.get("tfparity") == "tfparity.compat.pytest_plugin"
 
 
 def test_parity_check_fixture_fails_the_test_with_the_report(parity_check, batches):

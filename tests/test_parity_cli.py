@@ -7,8 +7,8 @@ import json
 import keras
 import pytest
 
-from benchmarks import cli
-from tf2_eager import keras_style
+from tfparity.benchmarks import cli
+from tfparity.tf2_eager import keras_style
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:

@@ -11,8 +11,8 @@ import json
 import numpy as np
 import pytest
 
-from compat import parity
-from compat.finite import first_nonfinite
+from tfparity.compat import parity
+from tfparity.compat.finite import first_nonfinite
 
 NAN = np.float32("nan")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import keras
 import pytest
 
-from compat import parity
+from tfparity.compat import parity
 
 ROOT = Path(__file__).resolve().parents[1]
 DRAFT = ROOT.parent / "readme_parts" / "parity.md"

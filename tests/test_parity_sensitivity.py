@@ -12,9 +12,9 @@ from __future__ import annotations
 import keras
 import pytest
 
-from benchmarks import parity_sides
-from compat import TrainConfig, parity
-from tf2_eager import keras_style
+from tfparity.benchmarks import parity_sides
+from tfparity.compat import TrainConfig, parity
+from tfparity.tf2_eager import keras_style
 
 CONFIG = TrainConfig(steps=300, batch_size=100, learning_rate=0.5, optimizer="sgd", loss="mean", init="zeros")
 BUG = "keras_fit+label_smoothing"

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import cli
-from benchmarks.pitfalls import CATALOGUE, PITFALLS, Measurement, select
-from benchmarks.pitfalls.command import DETAIL_HEADERS, SUMMARY_HEADERS, detail_rows, markdown_cell
-from compat.devices import gpu_skip_reason
+from tfparity.benchmarks import cli
+from tfparity.benchmarks.pitfalls import CATALOGUE, PITFALLS, Measurement, select
+from tfparity.benchmarks.pitfalls.command import DETAIL_HEADERS, SUMMARY_HEADERS, detail_rows, markdown_cell
+from tfparity.compat.devices import gpu_skip_reason
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 ISSUE_LIST = {  # issue 5's "at least these", one id each
@@ -313,7 +313,7 @@ def test_readme_pitfalls_table_is_current():
 
 def test_markdown_parser_reads_the_generated_tables():
     """The README check's parser against the renderer itself (no README needed)."""
-    from benchmarks.pitfalls.command import render
+    from tfparity.benchmarks.pitfalls.command import render
 
     fake = Measurement(effect="max |dW| 1e-7", checks={"a | b holds": True}, numbers={"x": np.float32(1.0)})
     outcomes = [(p, fake, 0.0) for p in CATALOGUE]
@@ -327,7 +327,7 @@ def test_markdown_parser_reads_the_generated_tables():
 def test_growth_that_cannot_be_fitted_reads_as_words_not_nan():
     import math
 
-    from benchmarks.pitfalls.sensitivity import growth_text
+    from tfparity.benchmarks.pitfalls.sensitivity import growth_text
 
     assert growth_text(1.2345) == "x1.23/step"
     assert "nan" not in growth_text(math.nan).lower() and growth_text(math.nan) == "no growth above rounding to fit"

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import cli, sidebyside, styles
-from benchmarks.sidebyside import StageMarkerError, split_stages
-from compat.api_map import STAGES, tf_symbols_used
-from tf2_eager import eager_style
+from tfparity.benchmarks import cli, sidebyside, styles
+from tfparity.benchmarks.sidebyside import StageMarkerError, split_stages
+from tfparity.compat.api_map import STAGES, tf_symbols_used
+from tfparity.tf2_eager import eager_style
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT = "benchmarks/reports/tf1_graph_vs_function.md"
@@ -105,7 +105,7 @@ def test_stages_show_the_real_source(full_view):
 def test_unchanged_stages_show_the_imported_eager_code(full_view):
     for stage, names in {"model": ["build_model", "forward"], "loss": ["loss_fn"], "evaluate": ["evaluate"]}.items():
         source = full_view.stages[stage]["function"]
-        assert source.only_imports and "from tf2_eager.eager_style import" in source.code.text
+        assert source.only_imports and "from tfparity.tf2_eager.eager_style import" in source.code.text
         assert [i.style for i in source.imports] == ["eager"] * len(names)
         assert [i.code.text for i in source.imports] == [inspect.getsource(getattr(eager_style, n)).rstrip("\n") for n in names]
         assert all(i.reason for i in source.imports), "the '# unchanged: ...' comment is the reader's why"

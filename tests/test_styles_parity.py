@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks import parity_sides, styles
-from compat import TrainConfig, initial_weights, make_batch_plan, parity, weights_digest
+from tfparity.benchmarks import parity_sides, styles
+from tfparity.compat import TrainConfig, initial_weights, make_batch_plan, parity, weights_digest
 
 WEIGHT_TOL = {"eager": 1e-6, "function": 1e-6, "keras_fit": 1e-5}
 LOSS_TOL = parity.Tolerance(rtol=0, atol=1e-5)

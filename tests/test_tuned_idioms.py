@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks import idioms, numpy_floor
-from compat import TrainConfig, max_abs_diff
-from tf1_graph import graph_style
-from tf2_eager import function_style, keras_style
+from tfparity.benchmarks import idioms, numpy_floor
+from tfparity.compat import TrainConfig, max_abs_diff
+from tfparity.tf1_graph import graph_style
+from tfparity.tf2_eager import function_style, keras_style
 
 SGD = TrainConfig(steps=200)
 ADAM = TrainConfig(steps=200, optimizer="adam", learning_rate=0.001)
@@ -49,7 +49,7 @@ def test_registry_runs_each_idiom_with_its_options(mnist):
                 "keras_fit/default": ("steps_per_execution", 1)}
     for key, (option, value) in expected.items():
         idiom = idioms.get(*key.split("/"))
-        assert idiom.train.__qualname__.startswith(("tf1_graph.graph_style.", "tf2_eager.")), idiom.train.__qualname__
+        assert idiom.train.__qualname__.startswith(("tfparity.tf1_graph.graph_style.", "tfparity.tf2_eager.")), idiom.train.__qualname__
         assert idiom.train(mnist, config).extra[option] == value, key
 
 

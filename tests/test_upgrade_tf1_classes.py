@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import upgrade, upgrade_tables
+from tfparity.benchmarks import upgrade, upgrade_tables
 from test_upgrade import FIXTURES, run_script
 
 # name -> (fixture, which of the audit's fixes to apply: none, only the eager switch, all)
@@ -122,7 +122,7 @@ def test_tf1_summary_ops_are_flagged_at_each_call():
 def test_with_tensorboard_installed_the_failure_is_the_run_of_merge_all(monkeypatch):
     """TensorBoard is not installed here, so this branch is checked statically: its summary ops
     then write nothing, merge_all() returns None, and sess.run of it raises TypeError."""
-    monkeypatch.setattr("benchmarks.upgrade_audit.tensorboard_installed", lambda: True)
+    monkeypatch.setattr("tfparity.benchmarks.upgrade_audit.tensorboard_installed", lambda: True)
     conversion, findings = converted("tf1_summaries.py")
     ops = call_lines(conversion.converted, "tf.summary.scalar", "tf.summary.histogram", "tf.summary.image")
     assert sorted(f.line for f in findings if f.kind == "silent-change") == ops

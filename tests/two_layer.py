@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from compat import parity
+from tfparity.compat import parity
 
 HIDDEN = 64
 NUM_CLASSES = 10

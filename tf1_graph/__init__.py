@@ -1,5 +1,5 @@
 """TF1 graph style (placeholders, Session, feed_dict), run through tf.compat.v1."""
 
-from tf1_graph.graph_style import STYLE, train
+from tfparity.tf1_graph.graph_style import STYLE, train
 
 __all__ = ["STYLE", "train"]

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compat import Datasets, RunResult, TrainConfig, initial_weights, iterate_batches, make_batch_plan, step_timing, tf_device_name
+from tfparity.compat import Datasets, RunResult, TrainConfig, initial_weights, iterate_batches, make_batch_plan, step_timing, tf_device_name
 
 STYLE = "eager"
 

@@ -19,14 +19,14 @@ import time
 import keras
 import tensorflow as tf
 
-from compat import BatchPlan, Datasets, RunResult, TrainConfig, initial_weights, make_batch_plan, step_timing, tf_device_name
-from tf2_eager import eager_style
+from tfparity.compat import BatchPlan, Datasets, RunResult, TrainConfig, initial_weights, make_batch_plan, step_timing, tf_device_name
+from tfparity.tf2_eager import eager_style
 
 STYLE = "function"
 
 
 # %% stage: data
-from tf2_eager.eager_style import make_inputs  # unchanged: batches arrive as arguments  # noqa: E402
+from tfparity.tf2_eager.eager_style import make_inputs  # unchanged: batches arrive as arguments  # noqa: E402
 
 
 def make_epoch_inputs(data: Datasets, config: TrainConfig) -> tuple[BatchPlan, tf.Tensor, tf.Tensor]:
@@ -41,11 +41,11 @@ def make_epoch_inputs(data: Datasets, config: TrainConfig) -> tuple[BatchPlan, t
 
 
 # %% stage: model
-from tf2_eager.eager_style import build_model, forward  # unchanged: variables live outside the compiled step  # noqa: E402
+from tfparity.tf2_eager.eager_style import build_model, forward  # unchanged: variables live outside the compiled step  # noqa: E402
 
 
 # %% stage: loss
-from tf2_eager.eager_style import loss_fn  # unchanged: traced into the graph with the step  # noqa: E402
+from tfparity.tf2_eager.eager_style import loss_fn  # unchanged: traced into the graph with the step  # noqa: E402
 
 
 # %% stage: optimizer
@@ -169,4 +169,4 @@ def train_whole_epoch(data: Datasets, config: TrainConfig, *, jit_compile: bool 
 
 
 # %% stage: evaluate
-from tf2_eager.eager_style import evaluate  # unchanged: a single call, nothing to compile for  # noqa: E402
+from tfparity.tf2_eager.eager_style import evaluate  # unchanged: a single call, nothing to compile for  # noqa: E402

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compat import BatchPlan, Datasets, RunResult, TrainConfig, initial_weights, make_batch_plan, step_timing, tf_device_name
+from tfparity.compat import BatchPlan, Datasets, RunResult, TrainConfig, initial_weights, make_batch_plan, step_timing, tf_device_name
 
 STYLE = "keras_fit"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from benchmarks.pitfalls import data_order, eager_mode, initializers, keras3, losses, optimizers, performance, sensitivity
-from benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
+from tfparity.benchmarks.pitfalls import data_order, eager_mode, initializers, keras3, losses, optimizers, performance, sensitivity
+from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
 
 CATALOGUE: tuple[Pitfall, ...] = (
     losses.SUM_VS_MEAN,

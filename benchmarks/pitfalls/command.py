@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
-from benchmarks import cli
-from benchmarks.pitfalls import CATALOGUE, DataLoader, Measurement, Pitfall, select
-from benchmarks.progress import Progress
+from tfparity.benchmarks import cli
+from tfparity.benchmarks.pitfalls import CATALOGUE, DataLoader, Measurement, Pitfall, select
+from tfparity.benchmarks.progress import Progress
 
 Outcome = Measurement | BaseException
 
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def make_loader(paths: dict[str, str | None], verify: bool = True) -> DataLoader:
     """Loads each data set once, from its path or the usual lookup (compat.load_dataset)."""
-    from compat import load_dataset
+    from tfparity.compat import load_dataset
 
     @functools.cache
     def load(name: str):

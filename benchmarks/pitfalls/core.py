@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from compat import Datasets
+from tfparity.compat import Datasets
 
 # Loads a data set by name ("mnist", "fashion_mnist"); the CLI and the tests pass their own.
 DataLoader = Callable[[str], Datasets]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHILD_TIMEOUT_S = 300
 
 
@@ -70,7 +69,7 @@ def run_child(module: str, args: list[str], *, env: dict[str, str] | None = None
     For experiments that change process-global TensorFlow state (eager mode, the Keras
     version behind `tf.compat.v1.layers`): they must never run in the caller's process.
     `env` entries are added to (or, with value "", removed from) the inherited environment;
-    the project root is put first on the child's PYTHONPATH.
+    the child imports tfparity as installed, like its parent.
     """
     child_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     for name, value in (env or {}).items():
@@ -78,11 +77,9 @@ def run_child(module: str, args: list[str], *, env: dict[str, str] | None = None
             child_env[name] = value
         else:
             child_env.pop(name, None)
-    # The project itself stays importable whatever PYTHONPATH the child was given.
-    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), child_env.get("PYTHONPATH", "")) if p)
     proc = subprocess.run(
         [sys.executable, "-m", module, *args], capture_output=True, text=True, env=child_env,
-        timeout=CHILD_TIMEOUT_S, cwd=PROJECT_ROOT,
+        timeout=CHILD_TIMEOUT_S,
     )
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -97,7 +94,7 @@ def data_arg(data: Datasets) -> str:
 
 def load_child_data(dataset: str, path: str) -> Datasets:
     """The child side of `data_arg`."""
-    from compat import load_dataset
+    from tfparity.compat import load_dataset
 
     return load_dataset(dataset, path or None)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
-from benchmarks.pitfalls.training import max_weight_diff, train_function_on, train_graph_on
-from compat import Datasets, Split, TrainConfig, read_data_sets
-from tf1_graph import graph_style
-from tf2_eager import function_style
+from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
+from tfparity.benchmarks.pitfalls.training import max_weight_diff, train_function_on, train_graph_on
+from tfparity.compat import Datasets, Split, TrainConfig, read_data_sets
+from tfparity.tf1_graph import graph_style
+from tfparity.tf2_eager import function_style
 
 # --- tf.data shuffle buffer ----------------------------------------------------------------------
 

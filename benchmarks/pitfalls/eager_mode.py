@@ -2,14 +2,14 @@
 
 Measured in child processes only: once called, eager mode stays off for the rest of the
 process, so calling it here would break every later experiment (and test) in this one.
-Run as `python -m benchmarks.pitfalls.eager_mode {global|private} DATA_PATH STEPS`.
+Run as `python -m tfparity.benchmarks.pitfalls.eager_mode {global|private} DATA_PATH STEPS`.
 """
 
 from __future__ import annotations
 
 import sys
 
-from benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall, data_arg, load_child_data, print_child_result, run_child
+from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall, data_arg, load_child_data, print_child_result, run_child
 
 CHILD_STEPS = 20
 MODES = ("global", "private")
@@ -19,9 +19,9 @@ def child(mode: str, data_path: str, steps: int) -> dict:
     """Train TF1 first, then the three TF2 styles, in this one process; report what each did."""
     import tensorflow as tf
 
-    from benchmarks.pitfalls.training import max_weight_diff
-    from benchmarks.styles import REFERENCE, STYLES
-    from compat import TrainConfig
+    from tfparity.benchmarks.pitfalls.training import max_weight_diff
+    from tfparity.benchmarks.styles import REFERENCE, STYLES
+    from tfparity.compat import TrainConfig
 
     mnist = load_child_data("mnist", data_path)
     if mode == "global":

@@ -6,9 +6,9 @@ import inspect
 
 import tensorflow as tf
 
-from benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
-from compat import TrainConfig
-from tf2_eager import function_style
+from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
+from tfparity.compat import TrainConfig
+from tfparity.tf2_eager import function_style
 
 INIT_STEPS = 300
 

@@ -9,7 +9,7 @@ It lives in a target folder of its own (`tf_keras_dir()`), fetched once with
 fetch it (offline), that part is reported as not measured, with pip's reason.
 
 The rewrite fix is measured in this process: `keras.layers.Dense` is what keras_style uses.
-Run as `python -m benchmarks.pitfalls.keras3 DATA_PATH STEPS WEIGHTS_OUT.npz`.
+Run as `python -m tfparity.benchmarks.pitfalls.keras3 DATA_PATH STEPS WEIGHTS_OUT.npz`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall, data_arg, load_child_data, print_child_result, run_child
-from compat import TrainConfig
+from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall, data_arg, load_child_data, print_child_result, run_child
+from tfparity.compat import TrainConfig
 
 CHILD_STEPS = 100
 PIP_TIMEOUT_S = 180
@@ -74,9 +74,9 @@ def child(data_path: str, steps: int, weights_out: str) -> dict:
     """The TF1 graph style with its model line written as `tf.compat.v1.layers.dense`."""
     import tensorflow as tf
 
-    from benchmarks.pitfalls.training import plan_batches
-    from compat import initial_weights
-    from tf1_graph import graph_style
+    from tfparity.benchmarks.pitfalls.training import plan_batches
+    from tfparity.compat import initial_weights
+    from tfparity.tf1_graph import graph_style
 
     mnist = load_child_data("mnist", data_path)
     config = TrainConfig(steps=steps)
@@ -107,10 +107,10 @@ def child(data_path: str, steps: int, weights_out: str) -> dict:
 
 
 def measure_keras3(data: DataLoader) -> Measurement:
-    from benchmarks.pitfalls.training import max_weight_diff
-    from compat import max_abs_diff
-    from tf1_graph import graph_style
-    from tf2_eager import keras_style
+    from tfparity.benchmarks.pitfalls.training import max_weight_diff
+    from tfparity.compat import max_abs_diff
+    from tfparity.tf1_graph import graph_style
+    from tfparity.tf2_eager import keras_style
 
     mnist = data("mnist")
     config = TrainConfig(steps=CHILD_STEPS)

@@ -6,11 +6,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
-from benchmarks.pitfalls.training import max_weight_diff
-from compat import Datasets, TrainConfig
-from tf1_graph import graph_style
-from tf2_eager import eager_style, function_style
+from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
+from tfparity.benchmarks.pitfalls.training import max_weight_diff
+from tfparity.compat import Datasets, TrainConfig
+from tfparity.tf1_graph import graph_style
+from tfparity.tf2_eager import eager_style, function_style
 
 SUM_MEAN_STEPS = 300
 

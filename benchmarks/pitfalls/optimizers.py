@@ -7,11 +7,11 @@ import inspect
 import keras
 import tensorflow as tf
 
-from benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
-from benchmarks.pitfalls.training import max_weight_diff, plan_batches, train_function_on
-from compat import TrainConfig
-from tf1_graph import graph_style
-from tf2_eager import function_style
+from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
+from tfparity.benchmarks.pitfalls.training import max_weight_diff, plan_batches, train_function_on
+from tfparity.compat import TrainConfig
+from tfparity.tf1_graph import graph_style
+from tfparity.tf2_eager import function_style
 
 ADAM_STEPS = 1000
 

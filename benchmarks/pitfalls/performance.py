@@ -10,12 +10,12 @@ import time
 
 import tensorflow as tf
 
-from benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
-from benchmarks.pitfalls.training import max_weight_diff
-from compat import Datasets, TrainConfig, gpu_available, initial_weights, make_batch_plan, max_abs_diff, tf_device_name
-from compat.devices import gpu_skip_reason
-from tf1_graph import graph_style
-from tf2_eager import eager_style, function_style, keras_style
+from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
+from tfparity.benchmarks.pitfalls.training import max_weight_diff
+from tfparity.compat import Datasets, TrainConfig, gpu_available, initial_weights, make_batch_plan, max_abs_diff, tf_device_name
+from tfparity.compat.devices import gpu_skip_reason
+from tfparity.tf1_graph import graph_style
+from tfparity.tf2_eager import eager_style, function_style, keras_style
 
 # --- keras.fit dispatch ------------------------------------------------------------------------
 

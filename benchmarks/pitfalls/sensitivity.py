@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 
-from benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
-from benchmarks.pitfalls.training import plan_batches, train_function_on
-from compat import Datasets, TrainConfig, initial_weights
-from compat.parity import GUIDE_TOLERANCE, GrowthEstimate, estimate_growth
+from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
+from tfparity.benchmarks.pitfalls.training import plan_batches, train_function_on
+from tfparity.compat import Datasets, TrainConfig, initial_weights
+from tfparity.compat.parity import GUIDE_TOLERANCE, GrowthEstimate, estimate_growth
 
 PERTURBATION = 1e-7  # about one float32 ulp of weights near 1
 SENSITIVITY_STEPS = 50

@@ -16,10 +16,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compat import Datasets, RunResult, TrainConfig, initial_weights, iterate_batches, make_batch_plan, max_abs_diff, step_timing
-from compat.parity import Trajectory
-from tf1_graph import graph_style
-from tf2_eager import function_style
+from tfparity.compat import Datasets, RunResult, TrainConfig, initial_weights, iterate_batches, make_batch_plan, max_abs_diff, step_timing
+from tfparity.compat.parity import Trajectory
+from tfparity.tf1_graph import graph_style
+from tfparity.tf2_eager import function_style
 
 Batches = Iterable[tuple[np.ndarray, np.ndarray]]  # (images (B, 784), one-hot labels (B, 10)) per step
 
