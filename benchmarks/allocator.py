@@ -23,7 +23,9 @@ import platform
 
 M_TRIM_THRESHOLD = -1  # from <malloc.h>
 M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD_BYTES = 32 * 2**20  # the largest glibc accepts (HEAP_MAX_SIZE / 2 on 64-bit): one 10,000 x 784 float32 batch fits
+MMAP_THRESHOLD_BYTES = (
+    32 * 2**20
+)  # the largest glibc accepts (HEAP_MAX_SIZE / 2 on 64-bit): one 10,000 x 784 float32 batch fits
 TRIM_THRESHOLD_BYTES = 2**30
 MALLOC_MODES = ("pinned", "default")  # --bench-malloc: the thresholds pinned, or glibc's own adjustment kept
 
@@ -46,7 +48,11 @@ def pin_malloc_thresholds() -> str:
     if libc_name != "glibc":
         return f"not pinned: the C library is {libc_name or 'not glibc'}, mallopt does not apply"
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    if not (libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)):
+    if not (
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
+    ):
         return f"not pinned: glibc {libc_version} refused mallopt"
-    return (f"glibc {libc_version} malloc pinned: mmap threshold {MMAP_THRESHOLD_BYTES // 2**20} MiB, "
-            f"trim threshold {TRIM_THRESHOLD_BYTES // 2**30} GiB")
+    return (
+        f"glibc {libc_version} malloc pinned: mmap threshold {MMAP_THRESHOLD_BYTES // 2**20} MiB, "
+        f"trim threshold {TRIM_THRESHOLD_BYTES // 2**30} GiB"
+    )

@@ -12,8 +12,8 @@ import importlib
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from tfparity.compat import tf_logs
 
@@ -25,29 +25,45 @@ LAZY_TENSORFLOW = {"bench"}
 
 # name -> (module, help); each module: add_arguments(parser), run(args) -> int
 COMMANDS = {
-    "compare": ("tfparity.benchmarks.compare",
-                "train all four styles on one config; table of accuracy, loss, max |dW|, |db| against TF1, and time"),
-    "parity": ("tfparity.benchmarks.parity_cmd",
-               "check every TF2 style against the TF1 graph with compat.parity (variables, forward pass, "
-               "training trajectory, 1-ulp growth); exit status 1 on divergence"),
-    "sidebyside": ("tfparity.benchmarks.sidebyside",
-                   "the style modules' real source side by side, aligned stage by stage, "
-                   "with each stage's TF1 -> TF2 API changes (Markdown or HTML)"),
-    "pitfalls": ("tfparity.benchmarks.pitfalls.command",
-                 "run the TF1 -> TF2 pitfall catalogue on the real data; table of effect measured, claim, held, fix"),
-    "bench": ("tfparity.benchmarks.bench",
-              "benchmark every style and idiom (pytest-benchmark): ms/step, examples/s, first step, "
-              "time to 0.91, ratios to TF1 and the NumPy floor"),
-    "upgrade": ("tfparity.benchmarks.upgrade",
-                "run TensorFlow's tf_upgrade_v2 on a TF1 script; show its diff and report, "
-                "then audit what it leaves broken or unmigrated"),
+    "compare": (
+        "tfparity.benchmarks.compare",
+        "train all four styles on one config; table of accuracy, loss, max |dW|, |db| against TF1, and time",
+    ),
+    "parity": (
+        "tfparity.benchmarks.parity_cmd",
+        "check every TF2 style against the TF1 graph with compat.parity (variables, forward pass, "
+        "training trajectory, 1-ulp growth); exit status 1 on divergence",
+    ),
+    "sidebyside": (
+        "tfparity.benchmarks.sidebyside",
+        "the style modules' real source side by side, aligned stage by stage, "
+        "with each stage's TF1 -> TF2 API changes (Markdown or HTML)",
+    ),
+    "pitfalls": (
+        "tfparity.benchmarks.pitfalls.command",
+        "run the TF1 -> TF2 pitfall catalogue on the real data; table of effect measured, claim, held, fix",
+    ),
+    "bench": (
+        "tfparity.benchmarks.bench",
+        "benchmark every style and idiom (pytest-benchmark): ms/step, examples/s, first step, "
+        "time to 0.91, ratios to TF1 and the NumPy floor",
+    ),
+    "upgrade": (
+        "tfparity.benchmarks.upgrade",
+        "run TensorFlow's tf_upgrade_v2 on a TF1 script; show its diff and report, "
+        "then audit what it leaves broken or unmigrated",
+    ),
 }
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist")
     parser.add_argument(
-        "--data-dir", default=None, metavar="PATH",
+        "--dataset", choices=["mnist", "fashion_mnist"], default="mnist", help="the data set to train on"
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        metavar="PATH",
         help="folder of the four IDX files, or a Keras mnist.npz (default: $TFPARITY_MNIST_DIR / "
         "$TFPARITY_FASHION_MNIST_DIR, $TFPARITY_DATA_DIR/<dataset>, system folders, then Keras' download cache)",
     )
@@ -60,21 +76,50 @@ def add_config_arguments(parser: argparse.ArgumentParser, **defaults) -> None:
 
     base = TrainConfig().to_dict() | defaults
     g = parser.add_argument_group("training config (every field of compat.TrainConfig)")
-    g.add_argument("--steps", type=int, default=base["steps"])
-    g.add_argument("--batch-size", type=int, default=base["batch_size"])
-    g.add_argument("--learning-rate", "--lr", type=float, default=base["learning_rate"])
-    g.add_argument("--optimizer", choices=["sgd", "adam"], default=base["optimizer"])
-    g.add_argument("--adam-beta1", type=float, default=base["adam_beta1"])
-    g.add_argument("--adam-beta2", type=float, default=base["adam_beta2"])
-    g.add_argument("--adam-epsilon", type=float, default=base["adam_epsilon"])
-    g.add_argument("--loss", choices=list(LOSS_FORMS), default=base["loss"],
-                   help="; ".join(f"{k}: {v}" for k, v in LOSS_FORMS.items()))
-    g.add_argument("--init", choices=["zeros", "normal", "glorot_uniform"], default=base["init"])
-    g.add_argument("--init-stddev", type=float, default=base["init_stddev"])
-    g.add_argument("--seed", type=int, default=base["seed"])
-    g.add_argument("--device", choices=["cpu", "gpu"], default=base["device"])
-    g.add_argument("--tutorial", action="store_true",
-                   help="the seed-faithful TF1 tutorial config (summed log-softmax loss, SGD 0.01); overrides --loss and --lr")
+    g.add_argument("--steps", type=int, default=base["steps"], help="training steps (batches)")
+    g.add_argument("--batch-size", type=int, default=base["batch_size"], help="examples per step")
+    g.add_argument(
+        "--learning-rate", "--lr", type=float, default=base["learning_rate"], help="the optimizer's step size"
+    )
+    g.add_argument(
+        "--optimizer",
+        choices=["sgd", "adam"],
+        default=base["optimizer"],
+        help="tf.compat.v1.train's GradientDescent / Adam and their TF2 counterparts",
+    )
+    g.add_argument("--adam-beta1", type=float, default=base["adam_beta1"], help="Adam's first-moment decay")
+    g.add_argument("--adam-beta2", type=float, default=base["adam_beta2"], help="Adam's second-moment decay")
+    g.add_argument(
+        "--adam-epsilon",
+        type=float,
+        default=base["adam_epsilon"],
+        help="Adam's epsilon, stated on both sides (TF1 defaults to 1e-8, Keras to 1e-7)",
+    )
+    g.add_argument(
+        "--loss",
+        choices=list(LOSS_FORMS),
+        default=base["loss"],
+        help="; ".join(f"{k}: {v}" for k, v in LOSS_FORMS.items()),
+    )
+    g.add_argument(
+        "--init",
+        choices=["zeros", "normal", "glorot_uniform"],
+        default=base["init"],
+        help="initial weights, drawn once in NumPy and given to every style",
+    )
+    g.add_argument("--init-stddev", type=float, default=base["init_stddev"], help="standard deviation of --init normal")
+    g.add_argument("--seed", type=int, default=base["seed"], help="seed of the initial weights and the batch plan")
+    g.add_argument(
+        "--device",
+        choices=["cpu", "gpu"],
+        default=base["device"],
+        help="where every style runs (gpu: checked up front)",
+    )
+    g.add_argument(
+        "--tutorial",
+        action="store_true",
+        help="the seed-faithful TF1 tutorial config (summed log-softmax loss, SGD 0.01); overrides --loss and --lr",
+    )
 
 
 def config_from_args(args: argparse.Namespace):
@@ -82,9 +127,18 @@ def config_from_args(args: argparse.Namespace):
     from tfparity.compat import TrainConfig, tf_device_name
 
     fields = dict(
-        steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate, optimizer=args.optimizer,
-        adam_beta1=args.adam_beta1, adam_beta2=args.adam_beta2, adam_epsilon=args.adam_epsilon, loss=args.loss,
-        init=args.init, init_stddev=args.init_stddev, seed=args.seed, device=args.device,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        optimizer=args.optimizer,
+        adam_beta1=args.adam_beta1,
+        adam_beta2=args.adam_beta2,
+        adam_epsilon=args.adam_epsilon,
+        loss=args.loss,
+        init=args.init,
+        init_stddev=args.init_stddev,
+        seed=args.seed,
+        device=args.device,
     )
     if getattr(args, "tutorial", False):
         config = TrainConfig.tutorial(**{k: v for k, v in fields.items() if k not in ("loss", "learning_rate")})
@@ -135,8 +189,9 @@ def _probe_folder(folder: Path, path: str) -> None:
     try:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".tfparity-probe-")
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: folder {folder} is not writable ({exc.strerror}); "
-                         "choose a writable path") from None
+        raise UsageError(
+            f"cannot write {path}: folder {folder} is not writable ({exc.strerror}); choose a writable path"
+        ) from None
     os.close(fd)
     os.unlink(probe)
 
@@ -181,15 +236,25 @@ def output_folder(path: str) -> str:
 
 
 def add_output_arguments(parser: argparse.ArgumentParser, formats=("table", "markdown", "json")) -> None:
-    parser.add_argument("--format", choices=list(formats), default=formats[0], help=f"(default: {formats[0]})")
-    parser.add_argument("-o", "--output", default=None, metavar="FILE", type=output_file,
-                        help="write the report here instead of stdout (its folder must exist)")
+    parser.add_argument("--format", choices=list(formats), default=formats[0], help="how the report is written")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="FILE",
+        type=output_file,
+        help="write the report here instead of stdout (its folder must exist)",
+    )
     add_quiet_argument(parser)
 
 
 def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="no progress (neither the live line on a terminal nor the per-unit lines elsewhere)")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress (neither the live line on a terminal nor the per-unit lines elsewhere)",
+    )
 
 
 def write_output(text: str, output: str | None, *, quiet: bool = False) -> None:
@@ -207,6 +272,29 @@ def write_output(text: str, output: str | None, *, quiet: bool = False) -> None:
         print(f"tfparity: wrote {output} ({os.path.getsize(output):,} bytes)", file=sys.stderr)
 
 
+# name -> a command line worth copying, shown at the end of the command's --help
+EXAMPLES = {
+    "compare": "tfparity compare --data-dir ../shared/data/mnist --steps 1000 --format json -o compare.json",
+    "parity": "tfparity parity --styles keras_fit --optimizer adam --learning-rate 0.001 --steps 200",
+    "sidebyside": "tfparity sidebyside --styles tf1_graph function --format html -o side_by_side.html",
+    "pitfalls": "tfparity pitfalls adam-epsilon sum-vs-mean-loss --format markdown",
+    "bench": "tfparity bench --quick --devices cpu --plot plots/ -o bench.txt",
+    "upgrade": "tfparity upgrade my_tf1_script.py -o my_tf2_script.py --apply-fixes --format json",
+}
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's help with each option's default appended, where it has one worth stating."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else "%(default)s"
+        return f"{text} (default: {shown})"
+
+
 def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
     """The parser of every command, with the arguments of `commands` (None: all of them).
 
@@ -215,16 +303,30 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
     """
     wanted = set(COMMANDS if commands is None else commands)
     verbose = argparse.ArgumentParser(add_help=False)
-    verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                         help="show TensorFlow's own start-up and log lines (as does setting TF_CPP_MIN_LOG_LEVEL)")
-    parser = argparse.ArgumentParser(prog="tfparity", description=__doc__.splitlines()[0], parents=[verbose])
+    verbose.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show TensorFlow's own start-up and log lines (as does setting TF_CPP_MIN_LOG_LEVEL)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="tfparity",
+        description=__doc__.splitlines()[0],
+        parents=[verbose],
+        epilog="examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text, parents=[verbose])
+        p = sub.add_parser(
+            name, help=help_text, description=help_text, parents=[verbose], formatter_class=HelpFormatter
+        )
         if name in wanted:
             module = importlib.import_module(module_name)
             module.add_arguments(p)
             p.set_defaults(_run=module.run)
+            p.epilog = "\n".join(filter(None, [p.epilog, f"example: {EXAMPLES[name]}"]))
     return parser
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from tfparity.benchmarks import cli, styles
+from tfparity.benchmarks import cli, idioms
 from tfparity.benchmarks.progress import Progress
 from tfparity.compat import Datasets, RunResult, TrainConfig, max_abs_diff, weights_digest
 from tfparity.compat.finite import FIX as NONFINITE_FIX
@@ -20,20 +20,28 @@ from tfparity.compat.finite import FIX as NONFINITE_FIX
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     cli.add_data_arguments(parser)
     cli.add_config_arguments(parser)
-    parser.add_argument("--styles", nargs="+", default=None, choices=list(styles.STYLES), metavar="STYLE",
-                        help=f"subset of {list(styles.STYLES)} (the TF1 reference always runs)")
+    parser.add_argument(
+        "--styles",
+        nargs="+",
+        default=None,
+        choices=list(idioms.STYLES),
+        metavar="STYLE",
+        help=f"subset of {list(idioms.STYLES)} (the TF1 reference always runs)",
+    )
     cli.add_output_arguments(parser)
 
 
-def run_styles(data: Datasets, config: TrainConfig, names: list[str], *, quiet: bool = False) -> dict[str, RunResult | BaseException]:
+def run_styles(
+    data: Datasets, config: TrainConfig, names: list[str], *, quiet: bool = False
+) -> dict[str, RunResult | BaseException]:
     """Train each named style (the reference first); a style that raises is kept as its exception."""
-    order = [styles.REFERENCE] + [n for n in names if n != styles.REFERENCE]
+    order = [idioms.REFERENCE] + [n for n in names if n != idioms.REFERENCE]
     results: dict[str, RunResult | BaseException] = {}
     with Progress(len(order), "compare", quiet=quiet) as progress:
         for name in order:
             progress.step(f"training {name}")
             try:
-                results[name] = styles.STYLES[name](data, config)
+                results[name] = idioms.STYLES[name](data, config)
             except Exception as exc:  # reported in the table and the exit status, never swallowed
                 exc.__traceback_text__ = traceback.format_exc()
                 results[name] = exc
@@ -43,7 +51,7 @@ def run_styles(data: Datasets, config: TrainConfig, names: list[str], *, quiet: 
 def rows(results: dict[str, RunResult | BaseException]) -> list[dict[str, Any]]:
     """One row per style. A run that went non-finite (or a non-finite reference) has no
     max |dW| (None) and is never bit-identical: NaN equals nothing."""
-    ref = results.get(styles.REFERENCE)
+    ref = results.get(idioms.REFERENCE)
     ref_ok = isinstance(ref, RunResult) and ref.nonfinite is None
     out = []
     for name, result in results.items():
@@ -53,22 +61,30 @@ def rows(results: dict[str, RunResult | BaseException]) -> list[dict[str, Any]]:
         bad = result.nonfinite
         comparable = ref_ok and bad is None
         diff = max_abs_diff(ref.weights, result.weights) if comparable else {"W": None, "b": None}
-        out.append({
-            "style": name,
-            "test_accuracy": result.test_accuracy,
-            "final_loss": result.final_loss,
-            "max_abs_dw": diff["W"],
-            "max_abs_db": diff["b"],
-            "bit_identical": comparable and weights_digest(ref.weights) == weights_digest(result.weights),
-            "finite": bad is None,
-            "nonfinite": None if bad is None else {
-                "step": bad.step, "loss_step": bad.loss_step, "variables": list(bad.variables), "message": bad.describe()},
-            "nan_loss": bool(not all(math.isfinite(v) for v in result.losses)),
-            "same_batches": isinstance(ref, RunResult) and ref.plan_fingerprint == result.plan_fingerprint,
-            "seconds": result.seconds,
-            "ms_per_step": result.ms_per_step,
-            "first_step_ms": result.extra.get("first_step_ms"),
-        })
+        out.append(
+            {
+                "style": name,
+                "test_accuracy": result.test_accuracy,
+                "final_loss": result.final_loss,
+                "max_abs_dw": diff["W"],
+                "max_abs_db": diff["b"],
+                "bit_identical": comparable and weights_digest(ref.weights) == weights_digest(result.weights),
+                "finite": bad is None,
+                "nonfinite": None
+                if bad is None
+                else {
+                    "step": bad.step,
+                    "loss_step": bad.loss_step,
+                    "variables": list(bad.variables),
+                    "message": bad.describe(),
+                },
+                "nan_loss": bool(not all(math.isfinite(v) for v in result.losses)),
+                "same_batches": isinstance(ref, RunResult) and ref.plan_fingerprint == result.plan_fingerprint,
+                "seconds": result.seconds,
+                "ms_per_step": result.ms_per_step,
+                "first_step_ms": result.extra.get("first_step_ms"),
+            }
+        )
     return out
 
 
@@ -96,11 +112,18 @@ def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: T
         if "error" in r:
             body.append([r["style"], "FAILED", r["error"], "", "", "", "", ""])
             continue
-        body.append([
-            r["style"], f"{r['test_accuracy']:.4f}", f"{r['final_loss']:.6g}",
-            _diff_cell(r, "max_abs_dw"), _diff_cell(r, "max_abs_db"), "yes" if r["bit_identical"] else "no",
-            f"{r['seconds']:.2f}", f"{r['ms_per_step']:.3f}",
-        ])
+        body.append(
+            [
+                r["style"],
+                f"{r['test_accuracy']:.4f}",
+                f"{r['final_loss']:.6g}",
+                _diff_cell(r, "max_abs_dw"),
+                _diff_cell(r, "max_abs_db"),
+                "yes" if r["bit_identical"] else "no",
+                f"{r['seconds']:.2f}",
+                f"{r['ms_per_step']:.3f}",
+            ]
+        )
     title = (
         f"{data.name} ({data.train.num_examples} train / {data.test.num_examples} test, {data.source}); "
         f"{config.optimizer} lr={config.learning_rate:g}, loss={config.loss}, init={config.init}, "
@@ -120,21 +143,35 @@ def _nonfinite_section(table_rows: list[dict[str, Any]], fmt: str) -> list[str]:
     if not broken:
         return []
     bullet = "- " if fmt == "markdown" else "  "
-    return ["\n".join(["went non-finite, so not compared (NaN equals nothing):", *(bullet + b for b in broken),
-                       f"fix: {NONFINITE_FIX}."])]
+    return [
+        "\n".join(
+            [
+                "went non-finite, so not compared (NaN equals nothing):",
+                *(bullet + b for b in broken),
+                f"fix: {NONFINITE_FIX}.",
+            ]
+        )
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
     config = cli.config_from_args(args)
-    names = styles.select(args.styles)
+    names = idioms.select_styles(args.styles)
     data = cli.load_data_from_args(args)
     results = run_styles(data, config, names, quiet=args.quiet)
     cli.write_output(render(rows(results), args.format, data, config), args.output, quiet=args.quiet)
     failed = [n for n, r in results.items() if isinstance(r, BaseException)]
     for name in failed:
-        print(f"tfparity compare: {name} failed:\n{getattr(results[name], '__traceback_text__', results[name])}", file=sys.stderr)
+        print(
+            f"tfparity compare: {name} failed:\n{getattr(results[name], '__traceback_text__', results[name])}",
+            file=sys.stderr,
+        )
     broken = [r.nonfinite for r in results.values() if isinstance(r, RunResult) and r.nonfinite]
     if broken:  # one line: the report says where each run blew up
-        print(f"tfparity compare: {', '.join(b.run for b in broken)} went non-finite from step {min(b.step for b in broken)}, "
-              f"so not compared; {NONFINITE_FIX}", file=sys.stderr)
+        print(
+            f"tfparity compare: {', '.join(b.run for b in broken)} went non-finite "
+            f"from step {min(b.step for b in broken)}, "
+            f"so not compared; {NONFINITE_FIX}",
+            file=sys.stderr,
+        )
     return 1 if failed or broken else 0

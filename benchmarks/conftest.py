@@ -7,28 +7,58 @@ Plain `pytest` (and `pytest benchmarks/`) runs the quick suite that CI can affor
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tfparity.benchmarks import allocator, idioms
+from tfparity.benchmarks import allocator, cache, idioms
 from tfparity.benchmarks.idioms import FULL, QUICK, TARGET_ACCURACY, TARGET_SEARCH_STEPS, BenchSettings
+
+if TYPE_CHECKING:
+    from tfparity.compat import Datasets, RunResult, TrainConfig
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tfparity bench", "tfparity benchmark suite (benchmarks/bench_styles.py)")
-    group.addoption("--bench-full", action="store_true", help=f"full length ({FULL.steps} steps x {FULL.rounds} to {FULL.max_rounds} rounds per case) instead of quick ({QUICK.steps} x {QUICK.rounds})")
+    group.addoption(
+        "--bench-full",
+        action="store_true",
+        help=f"full length ({FULL.steps} steps x {FULL.rounds} to {FULL.max_rounds} rounds per case) "
+        f"instead of quick ({QUICK.steps} x {QUICK.rounds})",
+    )
     group.addoption("--bench-steps", type=int, default=None, help="training steps per round (overrides the mode's)")
-    group.addoption("--bench-rounds", type=int, default=None, help="this many timed rounds for every case (default: the mode's)")
-    group.addoption("--bench-style", action="append", default=[], help="run only this style (repeatable, or comma-separated)")
-    group.addoption("--bench-idiom", action="append", default=[], help="run only this idiom (repeatable, or comma-separated)")
+    group.addoption(
+        "--bench-rounds", type=int, default=None, help="this many timed rounds for every case (default: the mode's)"
+    )
+    group.addoption(
+        "--bench-style", action="append", default=[], help="run only this style (repeatable, or comma-separated)"
+    )
+    group.addoption(
+        "--bench-idiom", action="append", default=[], help="run only this idiom (repeatable, or comma-separated)"
+    )
     group.addoption("--bench-device", action="append", default=[], help="run only this device, cpu or gpu (repeatable)")
-    group.addoption("--bench-batch", action="append", default=[], help=f"run only this batch size (repeatable; of {list(idioms.BATCH_SIZES)} or any other)")
-    group.addoption("--bench-malloc", choices=allocator.MALLOC_MODES, default="pinned",
-                    help="pinned (default): glibc malloc's mmap and trim thresholds fixed for every case (benchmarks/allocator.py); default: glibc's own")
-    group.addoption("--bench-data-dir", default=None, help="MNIST folder or mnist.npz (default: the usual search, $TFPARITY_DATA_DIR ...)")
+    group.addoption(
+        "--bench-batch",
+        action="append",
+        default=[],
+        help=f"run only this batch size (repeatable; of {list(idioms.BATCH_SIZES)} or any other)",
+    )
+    group.addoption(
+        "--bench-malloc",
+        choices=allocator.MALLOC_MODES,
+        default="pinned",
+        help="pinned (default): glibc malloc's mmap and trim thresholds fixed for every case "
+        "(benchmarks/allocator.py); default: glibc's own",
+    )
+    group.addoption(
+        "--bench-data-dir",
+        default=None,
+        help="MNIST folder or mnist.npz (default: the usual search, $TFPARITY_DATA_DIR ...)",
+    )
 
 
 def option_list(config: pytest.Config, name: str) -> list[str]:
@@ -37,7 +67,9 @@ def option_list(config: pytest.Config, name: str) -> list[str]:
 
 def bench_settings_from(config: pytest.Config) -> BenchSettings:
     try:
-        return idioms.bench_settings(config.getoption("bench_full"), config.getoption("bench_steps"), config.getoption("bench_rounds"))
+        return idioms.bench_settings(
+            config.getoption("bench_full"), config.getoption("bench_steps"), config.getoption("bench_rounds")
+        )
     except ValueError as exc:
         raise pytest.UsageError(f"--bench-steps/--bench-rounds: {exc}") from None
 
@@ -49,10 +81,23 @@ def pytest_configure(config: pytest.Config) -> None:
     bench_settings_from(config)  # a bad length stops the run here, before any case
     # Before any case allocates: the batch-10,000 cases otherwise pay page faults that depend on heap history.
     config.stash[MALLOC_KEY] = allocator.configure_malloc(config.getoption("bench_malloc"))
+    # pytest-benchmark creates its storage folder at start-up, ./.benchmarks unless told otherwise: in whatever
+    # folder pytest runs from. Unless the user named one, it goes under tfparity's cache folder instead (this
+    # hook runs before pytest-benchmark's, which is trylast, reads the option).
+    if hasattr(config.option, "benchmark_storage") and not cache.storage_given(
+        [*config.invocation_params.args, *config.getini("addopts")]
+    ):
+        config.option.benchmark_storage = cache.benchmark_storage()
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return f"tfparity bench allocator: {config.stash.get(MALLOC_KEY, 'not configured')}"
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = [f"tfparity bench allocator: {config.stash.get(MALLOC_KEY, 'not configured')}"]
+    if hasattr(config.option, "benchmark_storage"):
+        lines.append(
+            f"tfparity bench storage: {config.option.benchmark_storage} "
+            "(--benchmark-save and --benchmark-compare use it)"
+        )
+    return lines
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -62,8 +107,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     try:
         batches = [int(b) for b in wanted["batch"]]
-        chosen = {(c.idiom.style, c.idiom.name, c.device, c.batch_size)
-                  for c in idioms.select(wanted["style"], wanted["idiom"], wanted["device"], batches)}
+        chosen = {
+            (c.idiom.style, c.idiom.name, c.device, c.batch_size)
+            for c in idioms.select(wanted["style"], wanted["idiom"], wanted["device"], batches)
+        }
     except ValueError as exc:
         raise pytest.UsageError(f"--bench-*: {exc}") from None
     keep, drop = [], []
@@ -83,30 +130,35 @@ def bench_settings(pytestconfig: pytest.Config) -> BenchSettings:
 
 
 @pytest.fixture(scope="session")
-def bench_data(pytestconfig: pytest.Config):
+def bench_data(pytestconfig: pytest.Config) -> Datasets:
     from tfparity.compat import load_dataset
 
     return load_dataset("mnist", pytestconfig.getoption("bench_data_dir"))
 
 
 @pytest.fixture(scope="session")
-def tf1_reference(bench_data):
-    """`reference(config)`: the TF1 feed_dict run on the CPU for `config`, trained once per session."""
+def tf1_reference(bench_data: Datasets) -> Callable[[TrainConfig], RunResult]:
+    """`reference(config)`: the TF1 feed_dict run on the CPU for `config`, trained once per session.
+
+    A case's config differs from another's only in device and batch size (its steps follow from
+    the batch), and the device is set to the CPU here: one reference run per batch size, which
+    every case at that batch holds its accuracy and weights to.
+    """
     from tfparity.tf1_graph import graph_style
 
-    cache = {}
+    runs: dict[TrainConfig, RunResult] = {}
 
-    def reference(config):
+    def reference(config: TrainConfig) -> RunResult:
         config = config.replace(device="cpu")
-        if config not in cache:
-            cache[config] = graph_style.train(bench_data, config)
-        return cache[config]
+        if config not in runs:
+            runs[config] = graph_style.train(bench_data, config)
+        return runs[config]
 
     return reference
 
 
 @pytest.fixture(scope="session")
-def accuracy_target(bench_data) -> tuple[int, float]:
+def accuracy_target(bench_data: Datasets) -> tuple[int, float]:
     """(steps, accuracy): the fewest steps (in tens) at which the model reaches TARGET_ACCURACY.
 
     Found once with the NumPy floor; every idiom trains to the same weights on the same plan.
@@ -116,7 +168,10 @@ def accuracy_target(bench_data) -> tuple[int, float]:
 
     found = numpy_floor.steps_to_accuracy(bench_data, TrainConfig(steps=TARGET_SEARCH_STEPS), TARGET_ACCURACY)
     if found is None:
-        pytest.fail(f"the model never reached test accuracy {TARGET_ACCURACY} within {TARGET_SEARCH_STEPS} steps: is this MNIST?")
+        pytest.fail(
+            f"the model never reached test accuracy {TARGET_ACCURACY} within {TARGET_SEARCH_STEPS} steps: "
+            "is this MNIST?"
+        )
     return found
 
 

@@ -1,9 +1,16 @@
-"""The benchmark cases: every style in the idioms people really write it in, and the floor.
+"""The one registry: tfparity's styles, the modules that write them, and the idioms the benchmarks time.
 
-Each idiom is a documented way to write its style, never a strawman: the default is what the
-tutorials and guides show, the tuned ones are what their performance guides recommend. All
-honour `train(data, config) -> RunResult` on the shared batch plan, so they train to the same
+`compare`, `parity`, `sidebyside` and the benchmark suite all read it. Styles are what users
+migrate between (TF1 graph, eager, tf.function, keras.fit); each is taught by one module, and
+`STYLES` runs that module's `train`. Idioms are the ways people really write a style, each
+timed by the suite: the default one is what the tutorials and guides show, the tuned ones what
+their performance guides recommend, never a strawman. Two tuned idioms have modules of their
+own (`TUNED_MODULES`), which `tfparity sidebyside --tuned` shows side by side. Every idiom
+honours `train(data, config) -> RunResult` on the shared batch plan, so they train to the same
 weights and the suite can hold each one to the TF1 reference's accuracy.
+
+Nothing here imports a style: each is imported when first run (`imported`), so that listing the
+styles and idioms (`tfparity bench --help`, reading a kept report) loads no TensorFlow.
 """
 
 from __future__ import annotations
@@ -11,13 +18,67 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from types import ModuleType
+from typing import Any
 
-from tfparity.benchmarks import numpy_floor
+from tfparity.compat import Datasets, RunResult, TrainConfig
 
-if TYPE_CHECKING:
-    from tfparity.benchmarks.styles import TrainFn
+TrainFn = Callable[[Datasets, TrainConfig], RunResult]
+
+
+def imported(module: str, function: str, **options: Any) -> TrainFn:
+    """`module.function(data, config, **options)`, the module imported at the first call."""
+
+    def train(data: Datasets, config: TrainConfig) -> RunResult:
+        return getattr(importlib.import_module(module), function)(data, config, **options)
+
+    train.__qualname__ = f"{module}.{function}"
+    return train
+
+
+# --- styles and their modules -------------------------------------------------------------------
+
+# style -> the module that teaches it: the tutorial's code, cut into stages (`# %% stage: ...`)
+STYLE_MODULES: dict[str, str] = {
+    "tf1_graph": "tfparity.tf1_graph.graph_style",
+    "eager": "tfparity.tf2_eager.eager_style",
+    "function": "tfparity.tf2_eager.function_style",
+    "keras_fit": "tfparity.tf2_eager.keras_style",
+}
+# tuned idiom -> its module, cut into the same stages: TF1's tuned idiom first
+TUNED_MODULES: dict[str, str] = {
+    "in_graph": "tfparity.tf1_graph.in_graph",
+    "whole_epoch": "tfparity.tf2_eager.whole_epoch",
+}
+MODULES: dict[str, str] = {**STYLE_MODULES, **TUNED_MODULES}  # every module `sidebyside` can show, by name
+REFERENCE = "tf1_graph"  # what users migrate from: every other style is compared against it
+
+# style -> its `train`, as `compare` and `parity` run it. They compare runs step by step, so
+# keras.fit records every step's own loss (its BatchLoss metric), which its timed idioms do not.
+STYLES: dict[str, TrainFn] = {
+    style: imported(path, "train", **({"batch_loss": True} if style == "keras_fit" else {}))
+    for style, path in STYLE_MODULES.items()
+}
+
+
+def module(name: str) -> ModuleType:
+    """The module registered as `name` in MODULES (a style or a tuned idiom), imported."""
+    return importlib.import_module(MODULES[name])
+
+
+def select_styles(names: Iterable[str] | None) -> list[str]:
+    """Validate style names (None or empty: all, in registry order)."""
+    if not names:
+        return list(STYLES)
+    unknown = [n for n in names if n not in STYLES]
+    if unknown:
+        raise ValueError(f"unknown style(s) {unknown}; choose from {list(STYLES)}")
+    return list(names)
+
+
+# --- how long the benchmark suite runs ----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -47,13 +108,16 @@ FULL = BenchSettings(mode="full", steps=1000, rounds=10, warmup_rounds=1, max_ro
 TARGET_ACCURACY = 0.91  # the "time to 0.91" column: the tutorial model's usual MNIST mark
 TARGET_SEARCH_STEPS = 3000  # how far the search for the target's step count may go
 
+
 def bench_settings(full: bool, steps: int | None = None, rounds: int | None = None) -> BenchSettings:
-    """FULL or QUICK, with `steps` overriding and `rounds` fixing the rounds; ValueError for lengths that cannot be timed."""
+    """FULL or QUICK, `steps` overriding and `rounds` fixing the rounds; ValueError for lengths that cannot be timed."""
     base = FULL if full else QUICK
     steps = steps or base.steps
     if steps <= STEPS_PER_CALL or (rounds is not None and rounds < 1):
         # The tuned idioms run STEPS_PER_CALL steps per call: fewer steps leave them no steady state to time.
-        raise ValueError(f"steps must exceed {STEPS_PER_CALL} and rounds be at least 1, got steps={steps} and rounds={rounds}")
+        raise ValueError(
+            f"steps must exceed {STEPS_PER_CALL} and rounds be at least 1, got steps={steps} and rounds={rounds}"
+        )
     if rounds is None:
         return dataclasses.replace(base, steps=steps)
     return dataclasses.replace(base, steps=steps, rounds=rounds, max_rounds=rounds)
@@ -65,16 +129,7 @@ def bench_settings(full: bool, steps: int | None = None, rounds: int | None = No
 STEPS_PER_CALL = 100
 
 
-def imported(module: str, function: str, **options: Any) -> TrainFn:
-    """`module.function(data, config, **options)`, the module imported at the first call.
-
-    So that listing the idioms (`tfparity bench --help`, reading a kept report) loads no TensorFlow.
-    """
-    def train(data, config):
-        return getattr(importlib.import_module(module), function)(data, config, **options)
-
-    train.__qualname__ = f"{module}.{function}"
-    return train
+# --- the idioms ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -90,29 +145,68 @@ class Idiom:
         return f"{self.style}/{self.name}"
 
 
+FLOOR_STYLE = "numpy"  # the floor's RunResult style: not a style users migrate between, so not in STYLES
 IDIOMS: tuple[Idiom, ...] = (
-    Idiom("tf1_graph", "feed_dict", imported("tfparity.tf1_graph.graph_style", "train"),
-          "the TF1 tutorial: placeholders and one Session.run with a feed_dict per step"),
-    Idiom("tf1_graph", "in_graph", imported("tfparity.tf1_graph.graph_style", "train_in_graph", steps_per_run=STEPS_PER_CALL),
-          f"data preloaded into graph variables, {STEPS_PER_CALL} steps per Session.run in a tf.while_loop"),
-    Idiom("eager", "gradient_tape", imported("tfparity.tf2_eager.eager_style", "train"),
-          "the TF2 tutorial: GradientTape and optimizer.apply_gradients, one Python call per op"),
-    Idiom("function", "per_step", imported("tfparity.tf2_eager.function_style", "train"),
-          "the tf.function guide: one compiled step per batch, called from a Python loop"),
-    Idiom("function", "whole_epoch", imported("tfparity.tf2_eager.function_style", "train_whole_epoch", jit_compile=False),
-          "every batch pre-stacked as [steps, batch, 784]; the whole loop in one tf.function call"),
-    Idiom("function", "whole_epoch_xla", imported("tfparity.tf2_eager.function_style", "train_whole_epoch", jit_compile=True),
-          "the same, compiled by XLA (jit_compile=True)"),
-    Idiom("keras_fit", "default", imported("tfparity.tf2_eager.keras_style", "train"),
-          "model.compile() with its defaults, then model.fit()"),
-    Idiom("keras_fit", "steps_per_execution", imported("tfparity.tf2_eager.keras_style", "train", steps_per_execution=STEPS_PER_CALL),
-          f"compile(steps_per_execution={STEPS_PER_CALL}): {STEPS_PER_CALL} steps per call into the compiled train function"),
-    Idiom(numpy_floor.STYLE, "floor", numpy_floor.train,
-          "the same step in float32 NumPy, no framework: the floor every ratio is read against", devices=("cpu",)),
+    Idiom(
+        "tf1_graph",
+        "feed_dict",
+        imported(STYLE_MODULES["tf1_graph"], "train"),
+        "the TF1 tutorial: placeholders and one Session.run with a feed_dict per step",
+    ),
+    Idiom(
+        "tf1_graph",
+        "in_graph",
+        imported(TUNED_MODULES["in_graph"], "train", steps_per_run=STEPS_PER_CALL),
+        f"data preloaded into graph variables, {STEPS_PER_CALL} steps per Session.run in a tf.while_loop",
+    ),
+    Idiom(
+        "eager",
+        "gradient_tape",
+        imported(STYLE_MODULES["eager"], "train"),
+        "the TF2 tutorial: GradientTape and optimizer.apply_gradients, one Python call per op",
+    ),
+    Idiom(
+        "function",
+        "per_step",
+        imported(STYLE_MODULES["function"], "train"),
+        "the tf.function guide: one compiled step per batch, called from a Python loop",
+    ),
+    Idiom(
+        "function",
+        "whole_epoch",
+        imported(TUNED_MODULES["whole_epoch"], "train", jit_compile=False),
+        "every batch pre-stacked as [steps, batch, 784]; the whole loop in one tf.function call",
+    ),
+    Idiom(
+        "function",
+        "whole_epoch_xla",
+        imported(TUNED_MODULES["whole_epoch"], "train", jit_compile=True),
+        "the same, compiled by XLA (jit_compile=True)",
+    ),
+    Idiom(
+        "keras_fit",
+        "default",
+        imported(STYLE_MODULES["keras_fit"], "train"),
+        "model.compile(optimizer, loss) with Keras' defaults (no metrics), then model.fit(); accuracy measured apart",
+    ),
+    Idiom(
+        "keras_fit",
+        "steps_per_execution",
+        imported(STYLE_MODULES["keras_fit"], "train", steps_per_execution=STEPS_PER_CALL),
+        f"compile(steps_per_execution={STEPS_PER_CALL}): {STEPS_PER_CALL} steps per call into the compiled "
+        "train function",
+    ),
+    Idiom(
+        FLOOR_STYLE,
+        "floor",
+        imported("tfparity.benchmarks.numpy_floor", "train"),
+        "the same step in float32 NumPy, no framework: the floor every ratio is read against",
+        devices=("cpu",),
+    ),
 )
 
 BASELINE = ("tf1_graph", "feed_dict")  # what users migrate from: every ratio "vs TF1" is against it
-FLOOR = (numpy_floor.STYLE, "floor")
+FLOOR = (FLOOR_STYLE, "floor")
 DEVICES = ("cpu", "gpu")
 # The batch-scaling cases: where the GPU overtakes the CPU as the batch grows. Each round trains
 # on as many examples as a batch-100 round, so the steps shrink as the batch grows (the idioms
@@ -155,8 +249,12 @@ class Case:
         return max(settings.steps * BATCH_SIZE // self.batch_size, MIN_SCALING_STEPS)
 
 
-def select(styles: Iterable[str] | None = None, idioms: Iterable[str] | None = None, devices: Iterable[str] | None = None,
-           batch_sizes: Iterable[int] | None = None) -> list[Case]:
+def select(
+    styles: Iterable[str] | None = None,
+    idioms: Iterable[str] | None = None,
+    devices: Iterable[str] | None = None,
+    batch_sizes: Iterable[int] | None = None,
+) -> list[Case]:
     """The cases that match every filter (None or empty: no filter; batch sizes default to BATCH_SIZES).
 
     Every idiom runs at BATCH_SIZE; the larger batch sizes run the SCALING_IDIOMS only. Unknown
@@ -179,5 +277,7 @@ def select(styles: Iterable[str] | None = None, idioms: Iterable[str] | None = N
         for idiom in IDIOMS
         for device in idiom.devices
         if (batch == BATCH_SIZE or (idiom.style, idiom.name) in SCALING_IDIOMS)
-        and (not styles or idiom.style in styles) and (not idioms or idiom.name in idioms) and (not devices or device in devices)
+        and (not styles or idiom.style in styles)
+        and (not idioms or idiom.name in idioms)
+        and (not devices or device in devices)
     ]

@@ -24,12 +24,20 @@ floor would be no floor there.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from tfparity.compat import BatchPlan, Datasets, RunResult, TrainConfig, accuracy, initial_weights, iterate_batches, make_batch_plan, step_timing
+from tfparity.compat import (
+    BatchPlan,
+    Datasets,
+    RunResult,
+    TrainConfig,
+    accuracy,
+    initial_weights,
+    iterate_batches,
+    make_batch_plan,
+)
+from tfparity.compat.timing import StepClock
 
 STYLE = "numpy"
 SINGLE_THREAD_MAX_BATCH = 100  # BLAS on one thread up to this batch size, on every core above it (see above)
@@ -127,7 +135,9 @@ def make_optimizer(config: TrainConfig, params: dict[str, np.ndarray]) -> SGD | 
 
 
 # %% stage: train step
-def train_step(params: dict[str, np.ndarray], optimizer: SGD | Adam, images: np.ndarray, labels: np.ndarray, loss_form: str) -> np.float32:
+def train_step(
+    params: dict[str, np.ndarray], optimizer: SGD | Adam, images: np.ndarray, labels: np.ndarray, loss_form: str
+) -> np.float32:
     """Forward, loss, backward (written out: dW = x^T dlogits, db = sum of dlogits), update."""
     loss, grad_logits = loss_and_logit_grad(forward(params, images), labels, loss_form)
     optimizer.apply(params, {"W": images.T @ grad_logits, "b": grad_logits.sum(axis=0)})
@@ -136,25 +146,17 @@ def train_step(params: dict[str, np.ndarray], optimizer: SGD | Adam, images: np.
 
 # %% stage: loop
 def train(data: Datasets, config: TrainConfig) -> RunResult:
-    t_begin = time.perf_counter()
+    clock = StepClock()
     plan, images, labels = make_inputs(data, config)
     params = build_model(initial_weights(config))
     optimizer = make_optimizer(config, params)
-    losses = np.empty(config.steps, dtype=np.float32)
     with threadpool_limits(limits=blas_threads(config.batch_size), user_api="blas"):
-        t_start = t_first = time.perf_counter()
-        for step in range(config.steps):
-            losses[step] = train_step(params, optimizer, images[step], labels[step], config.loss)
-            if step == 0:
-                t_first = time.perf_counter()
-        t_end = time.perf_counter()
+        # `train_step` is looked up at each call, so a test can wrap it; zip yields views, no copies.
+        losses = clock.loop(
+            lambda xs, ys: train_step(params, optimizer, xs, ys, config.loss), zip(images, labels, strict=True)
+        )
     test_accuracy = evaluate(params, data.test.images, data.test.labels)
-    first_ms, ms_per_step = step_timing(t_start, t_first, t_end, config.steps)
-    return RunResult(
-        style=STYLE, config=config, weights=params, losses=losses, test_accuracy=test_accuracy,
-        steps=config.steps, seconds=time.perf_counter() - t_begin, ms_per_step=ms_per_step,
-        plan_fingerprint=plan.fingerprint, device="cpu", extra={"first_step_ms": first_ms},
-    )
+    return clock.result(STYLE, config, plan, params, losses, test_accuracy)
 
 
 def steps_to_accuracy(data: Datasets, config: TrainConfig, target: float, every: int = 10) -> tuple[int, float] | None:

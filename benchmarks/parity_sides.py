@@ -12,30 +12,38 @@ the Keras model ends in a softmax).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tfparity.benchmarks.idioms import REFERENCE
 from tfparity.compat import Datasets, TrainConfig, accuracy, initial_weights, parity, tf_device_name
 from tfparity.tf1_graph import graph_style
 from tfparity.tf2_eager import eager_style, function_style, keras_style
 
-REFERENCE = graph_style.STYLE
-
 
 def batches_for(data: Datasets, config: TrainConfig) -> parity.PlannedBatches:
     """The batch plan every style's `train` draws for this config (same seed, same order)."""
-    return parity.planned_batches(data.train.images, data.train.one_hot, batch_size=config.batch_size,
-                                  steps=config.steps, seed=config.seed)
+    return parity.planned_batches(
+        data.train.images, data.train.one_hot, batch_size=config.batch_size, steps=config.steps, seed=config.seed
+    )
 
 
 def tf1_graph_side(config: TrainConfig) -> parity.TF1GraphSide:
     def build() -> parity.TF1Graph:
         g = graph_style.build_graph(config)
         outputs = tf.nn.softmax(g.logits) if config.loss == "tutorial" else g.logits
-        return parity.TF1Graph(inputs=g.x, labels=g.y_, outputs=outputs, loss=g.loss, train_op=g.train_op, variables=list(g.params.values()))
+        return parity.TF1Graph(
+            inputs=g.x,
+            labels=g.y_,
+            outputs=outputs,
+            loss=g.loss,
+            train_op=g.train_op,
+            variables=list(g.params.values()),
+        )
 
     return parity.TF1GraphSide(build, name=graph_style.STYLE, device=tf_device_name(config.device))
 
@@ -63,7 +71,9 @@ def _tape_side(config: TrainConfig, style, make_optimizer) -> parity.TF2Side:
     def train_step(model: TapeModel, images, labels) -> tf.Tensor:
         return style.train_step(model.params, model.optimizer, images, labels, config.loss)
 
-    return parity.TF2Side(make_model, train_step=train_step, forward=forward, name=style.STYLE, device=tf_device_name(config.device))
+    return parity.TF2Side(
+        make_model, train_step=train_step, forward=forward, name=style.STYLE, device=tf_device_name(config.device)
+    )
 
 
 def eager_side(config: TrainConfig) -> parity.TF2Side:
@@ -93,12 +103,14 @@ class KerasFitSide(parity.TF2Side):
     def __init__(self, config: TrainConfig):
         def make_model() -> keras.Model:
             model = keras_style.build_model(initial_weights(config), config.loss)
-            keras_style.compile_model(model, config)
+            keras_style.compile_model(model, config, batch_loss=True)  # every step's own loss, for the trajectory
             return model
 
         super().__init__(make_model, name=keras_style.STYLE, device=tf_device_name(config.device), name_map=keras_names)
 
-    def train(self, weights: parity.Weights, batches: Sequence[parity.Batch], record_every: int = 1) -> parity.Trajectory:
+    def train(
+        self, weights: parity.Weights, batches: Sequence[parity.Batch], record_every: int = 1
+    ) -> parity.Trajectory:
         if not isinstance(batches, parity.PlannedBatches):
             raise TypeError("KerasFitSide trains on a batch plan: pass compat.parity.planned_batches(...)")
         with self._device():
@@ -129,8 +141,9 @@ def style_sides(config: TrainConfig, names: Sequence[str] | None = None) -> dict
     return {name: SIDES[name](config) for name in (names or SIDES)}
 
 
-def check_styles(data: Datasets, config: TrainConfig, candidates: Sequence[str] | Mapping[str, Any] | None = None,
-                 **options) -> dict[str, parity.ParityReport]:
+def check_styles(
+    data: Datasets, config: TrainConfig, candidates: Sequence[str] | Mapping[str, Any] | None = None, **options
+) -> dict[str, parity.ParityReport]:
     """Candidate styles (names, or sides by name) against the TF1 graph, with test accuracy as a metric."""
     if isinstance(candidates, Mapping):
         sides = dict(candidates)

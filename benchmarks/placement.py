@@ -11,12 +11,14 @@ before TensorFlow loads) and it reads its own stdout/stderr at the file-descript
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
 import sys
 import tempfile
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # Graph placer lines ("name: (MatMul): /job:.../device:GPU:0") and eager ones ("Executing op MatMul in device ...").
 MATMUL_PLACEMENT = re.compile(r"(?:\(MatMul\): |Executing op MatMul in device )/job:\S+/device:(\w+:\d+)")
@@ -59,7 +61,10 @@ def with_captured_output(fn: Callable[[], Any]) -> tuple[Any, str]:
 
 
 def probe(device: str, steps: int, data_dir: str | None = None) -> dict[str, dict[str, Any]]:
-    """Train each TensorFlow idiom `steps` steps on `device`; report its MatMul devices and weights' distance to TF1 on the CPU."""
+    """Train each TensorFlow idiom `steps` steps on `device`.
+
+    Reports where its MatMuls and compiled functions ran, and its weights' distance to TF1 on the CPU.
+    """
     import tensorflow as tf
 
     from tfparity.benchmarks import idioms
@@ -74,7 +79,7 @@ def probe(device: str, steps: int, data_dir: str | None = None) -> dict[str, dic
         idiom = case.idiom
         if (idiom.style, idiom.name) == idioms.FLOOR:
             continue  # NumPy: no TensorFlow ops to place
-        result, log = with_captured_output(lambda: idiom.train(data, config.replace(device=device)))
+        result, log = with_captured_output(functools.partial(idiom.train, data, config.replace(device=device)))
         report[idiom.key] = {
             "matmul_devices": matmul_devices(log),
             "function_devices": function_devices(log),
@@ -85,7 +90,9 @@ def probe(device: str, steps: int, data_dir: str | None = None) -> dict[str, dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tfparity.benchmarks.placement", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tfparity.benchmarks.placement", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--device", choices=["cpu", "gpu"], default="gpu")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--data-dir", default=None)

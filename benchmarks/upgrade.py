@@ -29,13 +29,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfparity.benchmarks import cli
+
 # The audit's API, re-exported: `benchmarks.upgrade` is the module users and tests import.
 from tfparity.benchmarks.upgrade_audit import audit, exit_status, group_by_cause  # noqa: F401
 from tfparity.benchmarks.upgrade_fixes import TUTORIAL_READER, Edit, Span, apply_fixes  # noqa: F401
 from tfparity.benchmarks.upgrade_names import Binding, keras_version, resolve_chain, tensorboard_installed, tf_version  # noqa: F401
 from tfparity.benchmarks.upgrade_render import plural, render, report_dict, wrap  # noqa: F401
 from tfparity.benchmarks.upgrade_tables import (  # noqa: F401
-    API_DOCS, DEBT_FIXES, EAGER_OFF, EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, GRAPH_ONLY, GRAPH_SOURCES, KINDS, Finding,
+    API_DOCS,
+    DEBT_FIXES,
+    EAGER_OFF,
+    EXIT_BAD_INPUT,
+    EXIT_FAILS,
+    EXIT_OK,
+    GRAPH_ONLY,
+    GRAPH_SOURCES,
+    KINDS,
+    Finding,
 )
 
 
@@ -57,8 +67,11 @@ class ConverterFailure:
     def message(self, path: str) -> str:
         """One line for stderr: the file, the line, why, and what to do."""
         spot = f"line {self.line}" if self.line else "the statement it trips on (halve the file to find it)"
-        return (f"{self.describe(path)}; the report audits the unconverted source for what TF2 removed; rewrite {spot} "
-                "(its parser, pasta, trips on some valid Python, such as a slice continued with a backslash) and run it again")
+        return (
+            f"{self.describe(path)}; the report audits the unconverted source for what TF2 removed; rewrite {spot} "
+            "(its parser, pasta, trips on some valid Python, such as a slice continued with a backslash) and run "
+            "it again"
+        )
 
 
 @dataclass(frozen=True)
@@ -73,10 +86,14 @@ class Conversion:
     failure: ConverterFailure | None = None
 
     def diff(self) -> str:
-        return "".join(difflib.unified_diff(
-            self.original.splitlines(keepends=True), self.converted.splitlines(keepends=True),
-            fromfile=self.path, tofile=f"{self.path} (tf_upgrade_v2)",
-        ))
+        return "".join(
+            difflib.unified_diff(
+                self.original.splitlines(keepends=True),
+                self.converted.splitlines(keepends=True),
+                fromfile=self.path,
+                tofile=f"{self.path} (tf_upgrade_v2)",
+            )
+        )
 
 
 # --- input and conversion -----------------------------------------------------------------
@@ -88,7 +105,9 @@ def read_script(path: str) -> str:
     if not p.exists():
         raise UpgradeInputError(f"{path}: no such file; give the path of a TF1 Python script (.py)")
     if p.is_dir():
-        raise UpgradeInputError(f"{path}: is a folder; give one Python file (tf_upgrade_v2 --intree converts whole trees)")
+        raise UpgradeInputError(
+            f"{path}: is a folder; give one Python file (tf_upgrade_v2 --intree converts whole trees)"
+        )
     if p.suffix == ".ipynb":
         raise UpgradeInputError(f"{path}: a Jupyter notebook; export it first (jupyter nbconvert --to script {path})")
     try:
@@ -96,7 +115,9 @@ def read_script(path: str) -> str:
     except OSError as exc:
         raise UpgradeInputError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from exc
     if b"\0" in raw:
-        raise UpgradeInputError(f"{path}: not a Python source file (it holds NUL bytes: binary data); give a .py script")
+        raise UpgradeInputError(
+            f"{path}: not a Python source file (it holds NUL bytes: binary data); give a .py script"
+        )
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
         text = raw.decode(encoding)
@@ -109,7 +130,6 @@ def read_script(path: str) -> str:
             f"{path}:{exc.lineno}: not valid Python 3 ({exc.msg}); fix the syntax (Python 2 code: run 2to3 first)"
         ) from exc
     return text
-
 
 
 def convert(source: str, path: str) -> Conversion:
@@ -157,17 +177,31 @@ def failure_in_log(log: list[str]) -> ConverterFailure:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="a TF1 Python script")
     # -o names the converted code here (as tf_upgrade_v2's --outfile), so the report goes to --report.
-    parser.add_argument("-o", "--output", default=None, metavar="FILE", type=cli.output_file,
-                        help="write the converted code here (atomically); without it nothing is written")
-    parser.add_argument("--apply-fixes", action="store_true",
-                        help="with -o: also apply the audit's mechanical fixes (disable eager execution, the tutorials "
-                             "reader, TF1 summary ops, device functions)")
-    parser.add_argument("--format", choices=["table", "markdown", "json"], default="table")
-    parser.add_argument("--report", default=None, metavar="FILE", type=cli.output_file,
-                        help="write the report here instead of stdout")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="FILE",
+        type=cli.output_file,
+        help="write the converted code here (atomically); without it nothing is written",
+    )
+    parser.add_argument(
+        "--apply-fixes",
+        action="store_true",
+        help="with -o: also apply the audit's mechanical fixes (disable eager execution, the tutorials "
+        "reader, TF1 summary ops, device functions)",
+    )
+    parser.add_argument(
+        "--format", choices=["table", "markdown", "json"], default="table", help="how the report is written"
+    )
+    parser.add_argument(
+        "--report", default=None, metavar="FILE", type=cli.output_file, help="write the report here instead of stdout"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="do not confirm the files written on stderr")
-    parser.epilog = ("exit status: 0 nothing found that makes the converted code fail; 1 something does; "
-                     "2 bad input, or tf_upgrade_v2 could not convert it (the report still audits the source)")
+    parser.epilog = (
+        "exit status: 0 nothing found that makes the converted code fail; 1 something does;\n"
+        "  2 bad input, or tf_upgrade_v2 could not convert it (the report still audits the source)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,14 +25,39 @@ from dataclasses import dataclass
 from tfparity.benchmarks.upgrade_eager import capture_findings, eager_findings, eager_fix_edit, graph_regions
 from tfparity.benchmarks.upgrade_fixes import rename_span
 from tfparity.benchmarks.upgrade_names import (
-    Binding, Use, UseCollector, collect_imports, collect_uses, keras_major, keras_version, legacy_keras, resolve_chain,
-    tensorboard_installed, tf_version,
+    Binding,
+    Use,
+    UseCollector,
+    collect_imports,
+    collect_uses,
+    keras_major,
+    keras_version,
+    legacy_keras,
+    resolve_chain,
+    tensorboard_installed,
+    tf_version,
 )
 from tfparity.benchmarks.upgrade_tables import (
-    API_DOCS, DEBT_FIXES, DEVICE_CAUSE, DEVICE_RAISES, EXIT_FAILS, EXIT_OK, GRAPH_ONLY, KERAS3_REMOVED_PREFIXES, KINDS,
-    MERGE_NONE, MISSING_FIXES, SUMMARY_CAUSE, SUMMARY_OPS, SUMMARY_TF2, TB_MISSING, TF1_SUMMARY_KEYWORDS, Finding,
-    lookup_prefix, prefix_key,
+    API_DOCS,
+    DEBT_FIXES,
+    DEVICE_CAUSE,
+    DEVICE_RAISES,
+    EXIT_FAILS,
+    EXIT_OK,
+    GRAPH_ONLY,
+    KERAS3_REMOVED_PREFIXES,
+    KINDS,
+    MERGE_NONE,
+    MISSING_FIXES,
+    SUMMARY_CAUSE,
+    SUMMARY_OPS,
+    TB_MISSING,
+    TF1_SUMMARY_KEYWORDS,
+    Finding,
+    lookup_prefix,
+    prefix_key,
 )
+from tfparity.compat.api_map import mapping_for
 
 
 def audit(converted: str) -> list[Finding]:
@@ -67,7 +92,12 @@ def symbol_error(use: Use) -> str | None:
     if use.binding is None:
         return None
     error = resolve_chain(use.binding, use.rest)
-    if error is None and use.canonical.startswith(KERAS3_REMOVED_PREFIXES) and keras_major() >= 3 and not legacy_keras():
+    if (
+        error is None
+        and use.canonical.startswith(KERAS3_REMOVED_PREFIXES)
+        and keras_major() >= 3
+        and not legacy_keras()
+    ):
         error = f"{use.canonical} needs Keras 2 (tf_keras); the installed Keras is {keras_version()}"
     return error
 
@@ -79,12 +109,16 @@ def missing_symbol_findings(uses: list[Use]) -> list[Finding]:
         if error is None:
             continue
         key = prefix_key(MISSING_FIXES, use.canonical)
-        findings.append(Finding(
-            line=use.line, kind="missing-symbol", symbol=use.written,
-            problem=error if use.written == use.canonical else f"{use.canonical}: {error}",
-            fix=(MISSING_FIXES[key] if key else None) or v1_rename(use) or f"find its TF2 replacement: {API_DOCS}",
-            cause=f"{key or use.canonical} is not in TensorFlow {tf_version()} (Keras {keras_version()})",
-        ))
+        findings.append(
+            Finding(
+                line=use.line,
+                kind="missing-symbol",
+                symbol=use.written,
+                problem=error if use.written == use.canonical else f"{use.canonical}: {error}",
+                fix=(MISSING_FIXES[key] if key else None) or v1_rename(use) or f"find its TF2 replacement: {API_DOCS}",
+                cause=f"{key or use.canonical} is not in TensorFlow {tf_version()} (Keras {keras_version()})",
+            )
+        )
     return findings
 
 
@@ -96,7 +130,7 @@ def v1_rename(use: Use) -> str | None:
     if not use.rest or resolve_chain(v1, use.rest) is not None:
         return None
     name = ".".join(use.rest)
-    tf2 = lookup_prefix(DEBT_FIXES, name) or GRAPH_ONLY.get(f"tf.compat.v1.{name}", ("", ""))[1]
+    tf2 = lookup_prefix(DEBT_FIXES, name)
     return f"tf.compat.v1.{name} (tf_upgrade_v2's rename)" + (f"; TF2: {tf2}" if tf2 else "")
 
 
@@ -139,41 +173,79 @@ def summary_findings(tree: ast.Module, uses: list[Use]) -> list[Finding]:
 
 def summary_call_finding(use: Use, op: str, tf1: bool, tb: bool, merge_line: int | None) -> Finding:
     if tb:
-        kind, problem = "silent-change", "writes nothing (no default writer), with no error, and adds nothing to merge_all()"
-        cause = f"{SUMMARY_CAUSE}: it writes only inside `with writer.as_default():` (without TensorBoard: TBNotInstalledError)"
+        kind, problem = (
+            "silent-change",
+            "writes nothing (no default writer), with no error, and adds nothing to merge_all()",
+        )
+        cause = (
+            f"{SUMMARY_CAUSE}: it writes only inside `with writer.as_default():` (without TensorBoard: "
+            "TBNotInstalledError)"
+        )
     else:
         kind, problem = "changed-api", TB_MISSING.format(op=op)
-        with_tb = (f"merge_all() at line {merge_line} returns None, which sess.run rejects: {MERGE_NONE}"
-                   if merge_line else "they write nothing, with no error")
+        with_tb = (
+            f"merge_all() at line {merge_line} returns None, which sess.run rejects: {MERGE_NONE}"
+            if merge_line
+            else "they write nothing, with no error"
+        )
         cause = f"{SUMMARY_CAUSE}: TensorBoard implements it, and is not installed (with it installed, {with_tb})"
     if tf1 and use.binding is not None and use.binding.canonical == "tf":
-        fix = ("tf.compat.v1.summary.*: TF1's summary ops, which merge_all and FileWriter collect "
-               "(tf_upgrade_v2's log says it made this change; it did not)")
+        fix = (
+            "tf.compat.v1.summary.*: TF1's summary ops, which merge_all and FileWriter collect "
+            "(tf_upgrade_v2's log says it made this change; it did not)"
+        )
         edit = rename_span(use.node, f"{use.written.split('.')[0]}.compat.v1.summary.{op}")
     else:
         fix, edit = "pip install tensorboard: TF2's summary ops are TensorBoard's", None
-    return Finding(line=use.line, kind=kind, symbol=use.written, problem=problem, fix=fix, edit=edit,
-                   cause=cause, tf2=SUMMARY_TF2.format(op=op), docs=API_DOCS + f"tf/summary/{op}")
+    return Finding(
+        line=use.line,
+        kind=kind,
+        symbol=use.written,
+        problem=problem,
+        fix=fix,
+        edit=edit,
+        cause=cause,
+        tf2=mapping_for(f"tf.summary.{op}").tf2_way,
+        docs=API_DOCS + f"tf/summary/{op}",
+    )
 
 
 def merge_none_finding(tree: ast.Module, merge: Use, summary_lines: list[int]) -> Finding:
     """With TensorBoard installed, the failure is where the merged summary is run: it is None."""
-    merged = {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign) and n.value is merge.call
-              for t in n.targets if isinstance(t, ast.Name)}
-    runs = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-            and n.func.attr == "run" and any(isinstance(a, ast.Name) and a.id in merged for a in ast.walk(n))]
+    merged = {
+        t.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign) and n.value is merge.call
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    runs = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr == "run"
+        and any(isinstance(a, ast.Name) and a.id in merged for a in ast.walk(n))
+    ]
     line = min((n.lineno for n in runs), default=merge.line)
     return Finding(
-        line=line, kind="changed-api", symbol=merge.written, cause=SUMMARY_CAUSE,
-        problem=(f"merge_all() at line {merge.line} returns None: the summaries at lines {', '.join(map(str, summary_lines))} "
-                 f"are TF2's and add nothing to its collection; running it raises {MERGE_NONE}"),
+        line=line,
+        kind="changed-api",
+        symbol=merge.written,
+        cause=SUMMARY_CAUSE,
+        problem=(
+            f"merge_all() at line {merge.line} returns None: the summaries at lines "
+            f"{', '.join(map(str, summary_lines))} "
+            f"are TF2's and add nothing to its collection; running it raises {MERGE_NONE}"
+        ),
         fix="make those summaries tf.compat.v1.summary.* (--apply-fixes does)",
-        tf2="write each summary inside `with writer.as_default():`",
+        tf2=GRAPH_ONLY["tf.compat.v1.summary.merge_all"][1],
     )
 
 
 def device_findings(collected: UseCollector) -> list[Finding]:
     """`tf.device(<a device function>)`: TF1 placed ops with functions; TF2's tf.device raises."""
+    eagerly, tf2 = GRAPH_ONLY["tf.compat.v1.device(function)"]
     findings = []
     for use in collected.uses:
         if use.canonical != "tf.device" or use.call is None or not use.call.args:
@@ -181,14 +253,29 @@ def device_findings(collected: UseCollector) -> list[Finding]:
         target = use.call.args[0]
         if not collected.is_device_function(target):
             continue
-        edit = rename_span(use.node, f"{use.written.split('.')[0]}.compat.v1.device") if use.binding.canonical == "tf" else None
-        findings.append(Finding(
-            line=use.line, kind="changed-api", symbol=use.written, cause=DEVICE_CAUSE, edit=edit,
-            problem=f"{DEVICE_RAISES} (`{ast.unparse(target)}` is a device function; TF2's tf.device takes a device name only)",
-            fix="tf.compat.v1.device(...), with eager execution off (eagerly it raises "
-                "'tf.device does not support functions when eager execution is enabled.')",
-            tf2=GRAPH_ONLY["tf.compat.v1.device(function)"][1],
-        ))
+        edit = (
+            rename_span(use.node, f"{use.written.split('.')[0]}.compat.v1.device")
+            if use.binding.canonical == "tf"
+            else None
+        )
+        findings.append(
+            Finding(
+                line=use.line,
+                kind="changed-api",
+                symbol=use.written,
+                cause=DEVICE_CAUSE,
+                edit=edit,
+                problem=(
+                    f"{DEVICE_RAISES} (`{ast.unparse(target)}` is a device function; TF2's tf.device takes a "
+                    "device name only)"
+                ),
+                fix=(
+                    "tf.compat.v1.device(...), with eager execution off (eagerly it raises "
+                    f"'{eagerly.removeprefix('RuntimeError: ')}')"
+                ),
+                tf2=tf2,
+            )
+        )
     return findings
 
 
@@ -200,14 +287,23 @@ def debt_findings(uses: list[Use]) -> list[Finding]:
     for use in uses:
         if use.binding is None or not use.canonical.startswith("tf.compat.v1.") or symbol_error(use) is not None:
             continue
-        name = use.canonical[len("tf.compat.v1."):]
-        fix = (lookup_prefix(DEBT_FIXES, name) or GRAPH_ONLY.get(use.canonical, ("", ""))[1] or same_in_tf2(use)
-               or "no TF2 equivalent in tfparity's table: see https://www.tensorflow.org/guide/migrate")
-        findings.append(Finding(
-            line=use.line, kind="compat-v1", symbol=use.written, cause=use.written,
-            problem=f"{use.canonical} is TF1 API kept alive by tf.compat.v1",
-            fix=fix, docs=API_DOCS + use.canonical.replace(".", "/"),
-        ))
+        name = use.canonical[len("tf.compat.v1.") :]
+        fix = (
+            lookup_prefix(DEBT_FIXES, name)
+            or same_in_tf2(use)
+            or "no TF2 equivalent in tfparity's table: see https://www.tensorflow.org/guide/migrate"
+        )
+        findings.append(
+            Finding(
+                line=use.line,
+                kind="compat-v1",
+                symbol=use.written,
+                cause=use.written,
+                problem=f"{use.canonical} is TF1 API kept alive by tf.compat.v1",
+                fix=fix,
+                docs=API_DOCS + use.canonical.replace(".", "/"),
+            )
+        )
     return findings
 
 
@@ -236,7 +332,7 @@ class Cause:
 
     @property
     def fatal(self) -> bool:
-        return KINDS[self.kind][0]
+        return self.findings[0].fatal
 
     @property
     def lines(self) -> list[int]:
@@ -249,8 +345,14 @@ class Cause:
         return fixes.pop() if len(fixes) == 1 else None
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "cause": self.cause, "fatal": self.fatal, "lines": self.lines,
-                "fix": self.shared_fix, "count": len(self.findings)}
+        return {
+            "kind": self.kind,
+            "cause": self.cause,
+            "fatal": self.fatal,
+            "lines": self.lines,
+            "fix": self.shared_fix,
+            "count": len(self.findings),
+        }
 
 
 def group_by_cause(findings: list[Finding]) -> list[Cause]:

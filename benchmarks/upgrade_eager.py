@@ -18,14 +18,22 @@ or inside another graph-built function.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tfparity.benchmarks.upgrade_fixes import Edit
 from tfparity.benchmarks.upgrade_names import CallSite, Imports, Use, UseCollector
 from tfparity.benchmarks.upgrade_tables import (
-    CAPTURE_CAUSE, CAPTURE_RAISES, EAGER_CAUSE, EAGER_OFF, EVAL_RAISES, GRAPH_ONLY, GRAPH_SOURCES,
-    NOT_TENSOR_PREFIXES, SESSION_RUN_RAISES, Finding,
+    CAPTURE_CAUSE,
+    CAPTURE_RAISES,
+    EAGER_CAUSE,
+    EAGER_OFF,
+    EVAL_RAISES,
+    GRAPH_ONLY,
+    GRAPH_SOURCES,
+    NOT_TENSOR_PREFIXES,
+    SESSION_RUN_RAISES,
+    Finding,
 )
 
 SESSIONS = ("tf.compat.v1.Session", "tf.compat.v1.InteractiveSession")
@@ -118,18 +126,30 @@ def eager_findings(tree: ast.Module, collected: UseCollector, fix_edit: Edit, re
                 continue
             line, raises = failure
         if use.function is not None and not collected.calls.get(use.function):
-            findings.append(Finding(
-                line=line, kind="graph-only", symbol=use.written,
-                problem=f"with eager execution on it raises {raises}", tf2=tf2,
-                fix="its callers must build it under `with tf.Graph().as_default():` or disable eager execution",
-                cause=f"{use.function}() uses graph-only APIs and nothing in this file calls it",
-            ))
+            findings.append(
+                Finding(
+                    line=line,
+                    kind="graph-only",
+                    symbol=use.written,
+                    problem=f"with eager execution on it raises {raises}",
+                    tf2=tf2,
+                    fix="its callers must build it under `with tf.Graph().as_default():` or disable eager execution",
+                    cause=f"{use.function}() uses graph-only APIs and nothing in this file calls it",
+                )
+            )
             continue
-        findings.append(Finding(
-            line=line, kind="eager-conflict", symbol=use.written, problem=raises, tf2=tf2,
-            fix=f"{eager_fix_text(fix_edit)}, or `with tf.Graph().as_default():` around it",
-            edit=fix_edit, cause=EAGER_CAUSE,
-        ))
+        findings.append(
+            Finding(
+                line=line,
+                kind="eager-conflict",
+                symbol=use.written,
+                problem=raises,
+                tf2=tf2,
+                fix=f"{eager_fix_text(fix_edit)}, or `with tf.Graph().as_default():` around it",
+                edit=fix_edit,
+                cause=EAGER_CAUSE,
+            )
+        )
     return findings
 
 
@@ -141,15 +161,19 @@ def session_failure(tree: ast.Module, use: Use, regions: GraphRegions) -> tuple[
     that happens with eager execution off (a session made eagerly still runs a graph built later)."""
     first = first_session_call(tree, use)
     if first is None:
-        return use.line, (f"nothing fails where it is made; with eager execution on, its run raises {SESSION_RUN_RAISES} "
-                          f"and tensor.eval() raises {EVAL_RAISES}")
+        return use.line, (
+            f"nothing fails where it is made; with eager execution on, its run raises {SESSION_RUN_RAISES} "
+            f"and tensor.eval() raises {EVAL_RAISES}"
+        )
     if regions.kind_at(first.lineno) == "off":
         return None
     text = shorten(ast.unparse(first))
     if isinstance(first.func, ast.Attribute) and first.func.attr == "eval":
         return first.lineno, f"`{text}` raises {EVAL_RAISES}"
-    return first.lineno, (f"`{text}` (the session made at line {use.line}) raises {SESSION_RUN_RAISES.rstrip('.')} "
-                          "(every op above ran eagerly as it was built: none is in the session's graph)")
+    return first.lineno, (
+        f"`{text}` (the session made at line {use.line}) raises {SESSION_RUN_RAISES.rstrip('.')} "
+        "(every op above ran eagerly as it was built: none is in the session's graph)"
+    )
 
 
 def first_session_call(tree: ast.Module, use: Use) -> ast.Call | None:
@@ -161,7 +185,9 @@ def first_session_call(tree: ast.Module, use: Use) -> ast.Call | None:
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)) or node.lineno < use.line:
             continue
         receiver = node.func.value
-        runs = node.func.attr == "run" and (receiver is made or (isinstance(receiver, ast.Name) and receiver.id in names))
+        runs = node.func.attr == "run" and (
+            receiver is made or (isinstance(receiver, ast.Name) and receiver.id in names)
+        )
         if runs or node.func.attr == "eval":
             found.append(node)
     return min(found, key=lambda n: (n.lineno, n.col_offset), default=None)
@@ -176,13 +202,16 @@ def session_names(tree: ast.Module, made: ast.Call | None) -> set[str]:
         if isinstance(node, ast.Assign) and node.value is made:
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.With):
-            names.update(i.optional_vars.id for i in node.items
-                         if i.context_expr is made and isinstance(i.optional_vars, ast.Name))
+            names.update(
+                i.optional_vars.id
+                for i in node.items
+                if i.context_expr is made and isinstance(i.optional_vars, ast.Name)
+            )
     return names
 
 
 def shorten(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --- eager tensors captured by graph code ------------------------------------------------------
@@ -207,14 +236,26 @@ def capture_findings(tree: ast.Module, collected: UseCollector, regions: GraphRe
     findings = []
     for name, node in first_use.items():
         by_switch = regions.kind_at(node.lineno) == "off" and fix_edit.start <= made[name]
-        fix = (f"turn eager execution off before line {made[name]}: {eager_fix_text(fix_edit)}" if by_switch
-               else f"make `{name}` inside the graph that uses it (or keep it a Python value)")
-        findings.append(Finding(
-            line=node.lineno, kind="eager-capture", symbol=name, cause=CAPTURE_CAUSE,
-            problem=f"`{name}` was made at line {made[name]} while eager execution was on; graph code cannot use it: {CAPTURE_RAISES}",
-            fix=fix, edit=fix_edit if by_switch else None,
-            tf2="no graphs: keep eager execution on and run the step as a (@tf.function) function",
-        ))
+        fix = (
+            f"turn eager execution off before line {made[name]}: {eager_fix_text(fix_edit)}"
+            if by_switch
+            else f"make `{name}` inside the graph that uses it (or keep it a Python value)"
+        )
+        findings.append(
+            Finding(
+                line=node.lineno,
+                kind="eager-capture",
+                symbol=name,
+                cause=CAPTURE_CAUSE,
+                problem=(
+                    f"`{name}` was made at line {made[name]} while eager execution was on; graph code cannot use "
+                    f"it: {CAPTURE_RAISES}"
+                ),
+                fix=fix,
+                edit=fix_edit if by_switch else None,
+                tf2="no graphs: keep eager execution on and run the step as a (@tf.function) function",
+            )
+        )
     return findings
 
 

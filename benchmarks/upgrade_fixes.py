@@ -12,13 +12,11 @@ import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tfparity.compat.api_map import TUTORIAL_READER  # the module of tfparity's copy of TF1's reader
+
 if TYPE_CHECKING:  # the findings carry these edits: a runtime import would be circular
     from tfparity.benchmarks.upgrade_tables import Finding
 
-# tfparity's copy of TF 1.x's `input_data` reader: `read_data_sets(train_dir, one_hot=True)`,
-# `.train.next_batch(n)`, `.test.images`. The one place that names its module: the package is
-# due to be renamed (compat -> tfparity.compat), and every import the fixes write follows this.
-TUTORIAL_READER = "tfparity.compat.data"
 TUTORIAL_READER_NOTE = "tfparity's copy of TF1's reader: tensorflow.examples is gone"
 
 
@@ -58,7 +56,9 @@ def tutorial_reader_edit(node: ast.Import | ast.ImportFrom, name: str, written: 
     `name` is what the import binds; the fix binds the same name, so that the script's
     `input_data.read_data_sets(...)` (or `read_data_sets(...)`) keeps working unchanged.
     """
-    if len(node.names) != 1 or name == written.split(".")[0]:  # `import tensorflow.examples...`: no short name to rebind
+    if (
+        len(node.names) != 1 or name == written.split(".")[0]
+    ):  # `import tensorflow.examples...`: no short name to rebind
         return None
     if written.endswith("tutorials.mnist.input_data"):
         text = f"import {TUTORIAL_READER} as {name}"
@@ -76,7 +76,7 @@ def apply_fixes(code: str, findings: list[Finding]) -> str:
     lines = code.splitlines(keepends=True)
     for span in sorted((e for e in edits if isinstance(e, Span)), key=lambda s: (s.line, s.col), reverse=True):
         raw = lines[span.line - 1].encode("utf-8")
-        lines[span.line - 1] = (raw[:span.col] + span.text.encode("utf-8") + raw[span.end_col:]).decode("utf-8")
+        lines[span.line - 1] = (raw[: span.col] + span.text.encode("utf-8") + raw[span.end_col :]).decode("utf-8")
     for edit in sorted((e for e in edits if isinstance(e, Edit)), key=lambda e: (e.start, e.end), reverse=True):
-        lines[edit.start - 1:edit.end] = [edit.text + "\n"]
+        lines[edit.start - 1 : edit.end] = [edit.text + "\n"]
     return "".join(lines)

@@ -19,6 +19,7 @@ from typing import Any
 
 from tfparity.benchmarks.upgrade_fixes import tutorial_reader_edit
 from tfparity.benchmarks.upgrade_tables import DEVICE_SETTERS, GRAPH_SOURCES, REMOVED_MODULES, Finding
+from tfparity.compat.api_map import dotted_name
 
 # --- names: what each imported name is bound to --------------------------------------------
 
@@ -34,7 +35,7 @@ class Binding:
 
 def canonical_of(module_path: str) -> str:
     """`tensorflow.compat.v1` -> `tf.compat.v1` (the spelling users write and the tables use)."""
-    return "tf" + module_path[len("tensorflow"):] if module_path.split(".")[0] == "tensorflow" else module_path
+    return "tf" + module_path[len("tensorflow") :] if module_path.split(".")[0] == "tensorflow" else module_path
 
 
 def is_tensorflow(module_path: str) -> bool:
@@ -67,8 +68,13 @@ def collect_imports(tree: ast.Module) -> Imports:
                 if alias.name == "*":
                     continue
                 bound = alias.asname or alias.name
-                _bind(found, node, bound, Binding(canonical_of(f"{node.module}.{alias.name}"), node.module, alias.name),
-                      f"{node.module}.{alias.name}")
+                _bind(
+                    found,
+                    node,
+                    bound,
+                    Binding(canonical_of(f"{node.module}.{alias.name}"), node.module, alias.name),
+                    f"{node.module}.{alias.name}",
+                )
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             found.last_import = node
@@ -86,13 +92,20 @@ def _bind(found: Imports, node: ast.Import | ast.ImportFrom, name: str, binding:
     module = next((m for m in REMOVED_MODULES if written == m or written.startswith(m + ".")), None)
     fix = REMOVED_MODULES[module] if module else f"remove it or find its TF2 replacement ({error})"
     gone = f"{module or written} is not in TensorFlow {tf_version()}"
-    found.findings.append(Finding(
-        line=node.lineno, kind="removed-import", symbol=written, problem=error,
-        fix=fix, edit=tutorial_reader_edit(node, name, written), cause=gone,
-    ))
+    found.findings.append(
+        Finding(
+            line=node.lineno,
+            kind="removed-import",
+            symbol=written,
+            problem=error,
+            fix=fix,
+            edit=tutorial_reader_edit(node, name, written),
+            cause=gone,
+        )
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def import_error(binding: Binding) -> str | None:
     """Why importing `binding` fails at run time (Python's own semantics), or None."""
     try:
@@ -112,7 +125,7 @@ def import_bound(binding: Binding) -> Any:
         return importlib.import_module(f"{binding.import_path}.{binding.attr}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def resolve_chain(binding: Binding, rest: tuple[str, ...]) -> str | None:
     """Why `binding.rest...` fails on attribute access in the installed TensorFlow, or None.
 
@@ -158,8 +171,13 @@ class CallSite:
 class UseCollector(ast.NodeVisitor):
     """One pass over the converted code: tf. chains, local function calls, graph contexts."""
 
-    def __init__(self, bindings: dict[str, Binding], graph_names: set[str], optimizer_names: set[str],
-                 device_functions: set[str] = frozenset()):
+    def __init__(
+        self,
+        bindings: dict[str, Binding],
+        graph_names: set[str],
+        optimizer_names: set[str],
+        device_functions: set[str] = frozenset(),
+    ):
         self.bindings, self.graph_names, self.optimizer_names = bindings, graph_names, optimizer_names
         self.device_functions = device_functions  # names bound to TF1 device functions (defs, replica_device_setter)
         self.functions: list[str] = []
@@ -209,18 +227,48 @@ class UseCollector(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         function, in_graph = self._where()
-        callee = node.func.id if isinstance(node.func, ast.Name) else node.func.attr if isinstance(node.func, ast.Attribute) else None
+        callee = (
+            node.func.id
+            if isinstance(node.func, ast.Name)
+            else node.func.attr
+            if isinstance(node.func, ast.Attribute)
+            else None
+        )
         if callee is not None:
             self.calls.setdefault(callee, []).append(CallSite(function, in_graph, node.lineno))
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "minimize" and self._is_v1_optimizer(node.func.value):
+        if (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr == "minimize"
+            and self._is_v1_optimizer(node.func.value)
+        ):
             loss = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "loss"), None)
             if loss is not None and not isinstance(loss, ast.Lambda):
-                self.uses.append(Use(node.lineno, f"Optimizer.minimize({ast.unparse(loss)})", "tf.compat.v1.train.Optimizer.minimize",
-                                     None, (), function, in_graph, True))
+                self.uses.append(
+                    Use(
+                        node.lineno,
+                        f"Optimizer.minimize({ast.unparse(loss)})",
+                        "tf.compat.v1.train.Optimizer.minimize",
+                        None,
+                        (),
+                        function,
+                        in_graph,
+                        True,
+                    )
+                )
         if self.canonical(node.func) == "tf.compat.v1.device" and node.args and self.is_device_function(node.args[0]):
             # Legal in a graph, raises with eager execution on: a graph-only use of its own.
-            self.uses.append(Use(node.lineno, f"{ast.unparse(node.func)}({ast.unparse(node.args[0])})",
-                                 "tf.compat.v1.device(function)", None, (), function, in_graph, True))
+            self.uses.append(
+                Use(
+                    node.lineno,
+                    f"{ast.unparse(node.func)}({ast.unparse(node.args[0])})",
+                    "tf.compat.v1.device(function)",
+                    None,
+                    (),
+                    function,
+                    in_graph,
+                    True,
+                )
+            )
         self.generic_visit(node)
 
     def is_device_function(self, expr: ast.expr) -> bool:
@@ -252,18 +300,28 @@ class UseCollector(ast.NodeVisitor):
         function, in_graph = self._where()
         call = self.calls_by_callee.get(id(node))
         keywords = tuple(k.arg for k in call.keywords if k.arg) if call else ()
-        self.uses.append(Use(node.lineno, ".".join(chain), ".".join([binding.canonical, *chain[1:]]), binding,
-                             tuple(chain[1:]), function, in_graph, call is not None, keywords, node, call))
+        self.uses.append(
+            Use(
+                node.lineno,
+                ".".join(chain),
+                ".".join([binding.canonical, *chain[1:]]),
+                binding,
+                tuple(chain[1:]),
+                function,
+                in_graph,
+                call is not None,
+                keywords,
+                node,
+                call,
+            )
+        )
         return True
 
 
 def attribute_chain(node: ast.expr) -> list[str] | None:
     """["tf", "compat", "v1", "placeholder"] for `tf.compat.v1.placeholder`; None unless names and attributes only."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    return [node.id, *reversed(parts)] if isinstance(node, ast.Name) else None
+    name = dotted_name(node)
+    return None if name is None else name.split(".")
 
 
 def is_v1_optimizer_class(canonical: str | None) -> bool:
@@ -275,7 +333,11 @@ def names_assigned(tree: ast.Module, bindings: dict[str, Binding], test) -> set[
     collector = UseCollector(bindings, set(), set())
     names = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and test(collector.canonical(node.value.func)):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and test(collector.canonical(node.value.func))
+        ):
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
     return names
 
@@ -290,8 +352,6 @@ def collect_uses(tree: ast.Module, bindings: dict[str, Binding]) -> UseCollector
     collector.calls_by_callee = {id(node.func): node for node in ast.walk(tree) if isinstance(node, ast.Call)}
     collector.visit(tree)
     return collector
-
-
 
 
 # --- versions -------------------------------------------------------------------------------
@@ -316,8 +376,6 @@ def keras_major() -> int:
 def legacy_keras() -> bool:
     """TF_USE_LEGACY_KERAS routes tf.keras and tf.compat.v1.layers to tf_keras (Keras 2)."""
     return os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in ("1", "true", "yes")
-
-
 
 
 def tensorboard_installed() -> bool:

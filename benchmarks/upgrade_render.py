@@ -79,7 +79,9 @@ def report_dict(conversion: Conversion, findings: list[Finding]) -> dict[str, An
         "converter": {
             "failed": failure is not None,
             "error": None if failure is None else {"line": failure.line, "why": failure.why},
-            "issues_count": len(conversion.issues), "issues": list(conversion.issues), "log": list(conversion.log),
+            "issues_count": len(conversion.issues),
+            "issues": list(conversion.issues),
+            "log": list(conversion.log),
         },
         "audited": "unconverted source" if failure else "converted code",
         "diff": conversion.diff(),
@@ -110,7 +112,7 @@ class Renderer:
 
     def table(self, rows: list[list[str]], headers: list[str], widths: list[int | None]) -> str:
         if not self.markdown:
-            rows = [[wrap(str(cell), width) for cell, width in zip(row, widths)] for row in rows]
+            rows = [[wrap(str(cell), width) for cell, width in zip(row, widths, strict=True)] for row in rows]
         return tabulate(rows, headers=headers, tablefmt=self.tablefmt, disable_numparse=True)
 
     def cause(self, number: int, cause: Cause) -> str:
@@ -122,9 +124,17 @@ class Renderer:
             parts.append(f"Fix: {shared}" if self.markdown else wrap(f"fix: {shared}", 110))
         has_tf2 = any(f.tf2 for f in cause.findings)
         headers = ["line", "symbol", "what happens", *([] if shared else ["fix"]), *(["TF2 way"] if has_tf2 else [])]
-        widths = [None, WIDTHS["symbol"], WIDTHS["problem"], *([] if shared else [WIDTHS["fix"]]), *([WIDTHS["tf2"]] if has_tf2 else [])]
-        rows = [[str(f.line), self.code(f.symbol), f.problem, *([] if shared else [f.fix]), *([f.tf2] if has_tf2 else [])]
-                for f in cause.findings]
+        widths = [
+            None,
+            WIDTHS["symbol"],
+            WIDTHS["problem"],
+            *([] if shared else [WIDTHS["fix"]]),
+            *([WIDTHS["tf2"]] if has_tf2 else []),
+        ]
+        rows = [
+            [str(f.line), self.code(f.symbol), f.problem, *([] if shared else [f.fix]), *([f.tf2] if has_tf2 else [])]
+            for f in cause.findings
+        ]
         parts.append(self.table(rows, headers, widths))
         return "\n\n".join(parts)
 
@@ -132,7 +142,9 @@ class Renderer:
         rows = []
         for cause in causes:
             first = cause.findings[0]
-            symbol = f"[`{first.symbol}`]({first.docs})" if self.markdown else first.symbol  # links where they can be followed
+            symbol = (
+                f"[`{first.symbol}`]({first.docs})" if self.markdown else first.symbol
+            )  # links where they can be followed
             rows.append([symbol, ", ".join(map(str, cause.lines)), first.fix])
         return self.table(rows, ["symbol", "lines", "TF2 fix"], [40, WIDTHS["lines"], 56])
 
@@ -157,35 +169,48 @@ def render(conversion: Conversion, findings: list[Finding], fmt: str) -> str:
     if debt:
         parts.append(out.debt(debt))
     if any(f.edit for f in findings) and conversion.failure is None:
-        parts.append(f"Line numbers are those of the converted code. Mechanical fixes: "
-                     f"{out.code(f'tfparity upgrade {conversion.path} -o CONVERTED.py --apply-fixes')}")
+        parts.append(
+            f"Line numbers are those of the converted code. Mechanical fixes: "
+            f"{out.code(f'tfparity upgrade {conversion.path} -o CONVERTED.py --apply-fixes')}"
+        )
     return "\n\n".join(parts)
 
 
 def converter_sections(conversion: Conversion, out: Renderer) -> list[str]:
     if conversion.failure is not None:
-        return [out.heading("tf_upgrade_v2: failed, nothing converted"),
-                out.block(f"{conversion.failure.describe(conversion.path)}; the audit below ran on the unconverted source, "
-                          "for what TF2 removed")]
+        return [
+            out.heading("tf_upgrade_v2: failed, nothing converted"),
+            out.block(
+                f"{conversion.failure.describe(conversion.path)}; the audit below ran on the unconverted source, "
+                "for what TF2 removed"
+            ),
+        ]
     issues = len(conversion.issues)
     return [
         out.heading("tf_upgrade_v2: diff"),
         out.block(conversion.diff() or "(no changes)", "diff"),
-        out.heading(f"tf_upgrade_v2: report: {plural(issues, 'issue')} that {agree(issues, 'requires', 'require')} attention"),
-        out.block("\n".join([
-            f"Detected {plural(issues, 'issue')} that {agree(issues, 'requires', 'require')} attention",
-            *conversion.issues,
-            "Its log:" if conversion.log else "Its log is empty.",
-            *(f"  {line.strip()}" for line in conversion.log),
-        ])),
+        out.heading(
+            f"tf_upgrade_v2: report: {plural(issues, 'issue')} that {agree(issues, 'requires', 'require')} attention"
+        ),
+        out.block(
+            "\n".join(
+                [
+                    f"Detected {plural(issues, 'issue')} that {agree(issues, 'requires', 'require')} attention",
+                    *conversion.issues,
+                    "Its log:" if conversion.log else "Its log is empty.",
+                    *(f"  {line.strip()}" for line in conversion.log),
+                ]
+            )
+        ),
     ]
 
 
 def audit_heading(conversion: Conversion, fails: list[Cause], fatal: list[Cause]) -> str:
     code = "the unconverted source" if conversion.failure else "the converted code"
     lines = sorted({line for c in fatal for line in c.lines})
-    text = (f"Audit: {plural(len(fatal), 'problem')} that {agree(len(fatal), 'makes', 'make')} {code} fail"
-            + (f", at {plural(len(lines), 'line')}" if len(lines) > len(fatal) else ""))
+    text = f"Audit: {plural(len(fatal), 'problem')} that {agree(len(fatal), 'makes', 'make')} {code} fail" + (
+        f", at {plural(len(lines), 'line')}" if len(lines) > len(fatal) else ""
+    )
     if conversion.failure is None:
         text += f" (tf_upgrade_v2 reported {plural(len(conversion.issues), 'issue')})"
     checks = len(fails) - len(fatal)

@@ -4,13 +4,14 @@ Two implementations fed the same examples in a different order train to differen
 TF1's `next_batch`, `tf.data`'s `shuffle(5000)` and Keras' `fit(shuffle=True)` all order an
 epoch differently, so no style here shuffles on its own: the plan is made once from a seed,
 and each style only gathers `images[plan.indices[step]]`.
+`PlannedBatches` is the same plan as a sequence of batches, what a parity check feeds both sides.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -55,10 +56,47 @@ def make_batch_plan(num_examples: int, batch_size: int, steps: int, seed: int) -
     needed = steps * batch_size
     epochs = -(-needed // num_examples)
     order = np.concatenate([rng.permutation(num_examples) for _ in range(epochs)])
-    return BatchPlan(indices=order[:needed].reshape(steps, batch_size).astype(np.int64), num_examples=num_examples, seed=seed)
+    return BatchPlan(
+        indices=order[:needed].reshape(steps, batch_size).astype(np.int64), num_examples=num_examples, seed=seed
+    )
 
 
 def iterate_batches(plan: BatchPlan, images: np.ndarray, labels: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (images, labels) per step, gathered lazily (what `feed_dict` code wants)."""
     for step_indices in plan.indices:
         yield images[step_indices], labels[step_indices]
+
+
+Batch = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class PlannedBatches(Sequence):
+    """A batch plan over two arrays, gathered lazily: `batches[step] == (images[idx], labels[idx])`.
+
+    Both sides of a parity check see the same examples in the same order; sides that feed a
+    `tf.data` pipeline can use `plan.indices` directly.
+    """
+
+    plan: BatchPlan
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return self.plan.steps
+
+    def __getitem__(self, step: int | slice) -> Batch | list[Batch]:  # type: ignore[override]
+        if isinstance(step, slice):
+            return [self[i] for i in range(*step.indices(len(self)))]
+        idx = self.plan.indices[step]
+        return self.images[idx], self.labels[idx]
+
+    def __iter__(self) -> Iterator[Batch]:
+        return iterate_batches(self.plan, self.images, self.labels)
+
+
+def planned_batches(
+    images: np.ndarray, labels: np.ndarray, *, batch_size: int, steps: int, seed: int = 0
+) -> PlannedBatches:
+    """`steps` batches of `batch_size` drawn by `make_batch_plan` (a fresh permutation each epoch)."""
+    return PlannedBatches(make_batch_plan(len(images), batch_size, steps, seed), images, labels)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 
@@ -84,11 +85,11 @@ class TrainConfig:
             raise ValueError("invalid TrainConfig: " + "; ".join(problems))
 
     @classmethod
-    def tutorial(cls, **overrides: Any) -> "TrainConfig":
+    def tutorial(cls, **overrides: Any) -> TrainConfig:
         """The seed-faithful TF1 tutorial: summed `-y_*log(softmax)`, GradientDescent 0.01."""
         return cls(**{"loss": "tutorial", "learning_rate": 0.01, **overrides})
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ class DeviceUnavailable(RuntimeError):
     """The requested device is not visible to TensorFlow."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def visible_gpus() -> tuple[str, ...]:
     import tensorflow as tf
 
@@ -40,7 +40,8 @@ def gpu_skip_reason() -> str | None:
     """None when a GPU is visible, else why GPU cases cannot run (for pytest.skip)."""
     if gpu_available():
         return None
-    return "no GPU visible to TensorFlow on this machine (CUDA_VISIBLE_DEVICES=%s)" % os.environ.get("CUDA_VISIBLE_DEVICES", "unset")
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "unset")
+    return f"no GPU visible to TensorFlow on this machine (CUDA_VISIBLE_DEVICES={visible})"
 
 
 def cpu_model() -> str:
@@ -59,7 +60,10 @@ def gpu_description() -> list[dict[str, str]]:
     try:
         out = subprocess.run(
             ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=20, check=True,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []

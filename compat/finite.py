@@ -8,13 +8,15 @@ costs nothing extra.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
-FIX = ("lower the learning rate, or compute the loss with the fused "
-       "tf.nn.softmax_cross_entropy_with_logits on logits (--loss mean) instead of log(softmax)")
+FIX = (
+    "lower the learning rate, or compute the loss with the fused "
+    "tf.nn.softmax_cross_entropy_with_logits on logits (--loss mean) instead of log(softmax)"
+)
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,11 @@ class NonFinite:
         if self.loss_step is not None:
             parts.append(f"loss {self.loss_value} from step {self.loss_step}")
         if self.weight_step is not None:
-            at = {"every": f"from step {self.weight_step}", "some": f"by step {self.weight_step}",
-                  "last": "in the final weights"}[self.weights_at]
+            at = {
+                "every": f"from step {self.weight_step}",
+                "some": f"by step {self.weight_step}",
+                "last": "in the final weights",
+            }[self.weights_at]
             parts.append(f"{', '.join(self.variables)} {at}")
         return f"{self.run}: non-finite {'; '.join(parts)}"
 

@@ -1,22 +1,38 @@
-"""Small numeric helpers shared by the styles, the tests and the reports."""
+"""Small numeric helpers shared by the styles, the parity check, the tests and the reports."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 
-def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Fraction of rows whose argmax equals the integer label."""
-    return float(np.mean(np.argmax(logits, axis=1) == labels))
+def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of rows whose argmax matches the label (integer labels or one-hot rows)."""
+    labels = np.asarray(labels)
+    truth = labels.argmax(axis=1) if labels.ndim == 2 else labels
+    return float(np.mean(np.argmax(outputs, axis=1) == truth))
+
+
+def abs_diff(reference: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """|candidate - reference| in float64; NaN against NaN counts as equal, NaN against a number as inf."""
+    r, c = np.asarray(reference, np.float64), np.asarray(candidate, np.float64)
+    with np.errstate(invalid="ignore"):
+        d = np.abs(c - r)
+    both_nan = np.isnan(r) & np.isnan(c)
+    return np.where(both_nan, 0.0, np.where(np.isnan(d), np.inf, d))
 
 
 def max_abs_diff(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """Largest absolute elementwise difference per variable name (names must match)."""
+    """Largest `abs_diff` per variable name (names must match)."""
     if set(a) != set(b):
         raise KeyError(f"variable names differ: {sorted(a)} vs {sorted(b)}")
-    return {name: float(np.max(np.abs(np.asarray(a[name], np.float64) - np.asarray(b[name], np.float64)))) for name in a}
+    return {name: float(abs_diff(a[name], b[name]).max(initial=0.0)) for name in a}
+
+
+def largest_abs_diff(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> float:
+    """The largest `abs_diff` over every element of every variable (0.0 for no variables)."""
+    return max(max_abs_diff(a, b).values(), default=0.0)
 
 
 def step_timing(t_start: float, t_first: float, t_end: float, steps: int) -> tuple[float, float]:

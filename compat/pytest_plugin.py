@@ -11,7 +11,8 @@ parity report as the message (no traceback into tfparity's own code).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

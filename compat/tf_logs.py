@@ -18,8 +18,8 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 from types import ModuleType
-from typing import Iterator
 
 # Lines TensorFlow writes at start-up on a machine that runs fine; anything else is replayed.
 STARTUP_NOISE = re.compile(

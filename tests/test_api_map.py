@@ -1,36 +1,67 @@
-"""The TF1 -> TF2 mapping table (compat/api_map.py) against the installed TensorFlow and the style modules."""
+"""The one TF1 -> TF2 table (compat/api_map.py and its rows) against the installed TensorFlow and the style modules."""
 
 from __future__ import annotations
 
 import inspect
 import re
+import subprocess
+import sys
 
 import pytest
 
-from tfparity.benchmarks import styles
-from tfparity.compat.api_map import MAPPINGS, STAGES, SymbolNotFound, code_only, find_mappings, resolve_symbol, tf_symbols_used
+from tfparity.benchmarks import idioms
+from tfparity.compat.api_map import (
+    AUDIT_TEXTS,
+    BY_SYMBOL,
+    MAPPINGS,
+    STAGES,
+    SymbolNotFound,
+    code_only,
+    find_mappings,
+    mapping_for,
+    resolve_symbol,
+    symbols_with,
+    tf_symbols_used,
+)
 
-STYLE_SOURCES = {name: inspect.getsource(module) for name, module in styles.MODULES.items()}
+# Every module `sidebyside` can show: the styles and the tuned idioms.
+STYLE_SOURCES = {name: inspect.getsource(idioms.module(name)) for name in idioms.MODULES}
 
 
 @pytest.mark.parametrize("mapping", MAPPINGS, ids=lambda m: m.tf1[:50])
 def test_symbols_resolve_and_removed_ones_do_not(mapping):
-    for symbol in mapping.tf1_symbols + mapping.tf2_symbols:
+    audited = {symbol.split("(")[0] for symbol in mapping.symbols}  # `name(function)`: a use of `name`
+    for symbol in {*mapping.tf1_symbols, *mapping.tf2_symbols, *audited} - set(mapping.removed):
         resolve_symbol(symbol)  # raises SymbolNotFound naming the symbol
     for symbol in mapping.removed:
         with pytest.raises(SymbolNotFound, match=re.escape(symbol)):
             resolve_symbol(symbol)
     assert mapping.tf1_symbols or mapping.removed, "a mapping must name its TF1 API, present or removed"
+    assert not (mapping.fix or mapping.raises) or audited.isdisjoint(mapping.removed), (
+        "fix and raises are for names that resolve"
+    )
 
 
 @pytest.mark.parametrize("mapping", MAPPINGS, ids=lambda m: m.tf1[:50])
 def test_entries_are_complete(mapping):
-    assert mapping.stage in STAGES
-    assert mapping.why and mapping.tf2 and mapping.docs
+    assert mapping.stage in STAGES and mapping.tf1 and mapping.tf2
     assert all(url.startswith("https://www.tensorflow.org/") for url in mapping.docs), mapping.docs
-    assert mapping.tf1_code or mapping.tf2_code, "without patterns the mapping can never be found in code"
     for pattern in mapping.tf1_code + mapping.tf2_code:
         re.compile(pattern)
+    texts = [getattr(mapping, text) for text in AUDIT_TEXTS]
+    assert bool(mapping.symbols) == any(texts), "the upgrade audit's texts need the names they are about, and back"
+    if mapping.in_styles:  # what `sidebyside` shows: reason, documentation, patterns to find it by
+        assert mapping.why and mapping.docs
+        assert mapping.tf1_code or mapping.tf2_code, "without patterns the mapping can never be found in code"
+
+
+def test_a_name_has_one_row():
+    named = [symbol for m in MAPPINGS for symbol in m.symbols]
+    assert len(named) == len(set(named)) == len(BY_SYMBOL)
+    assert mapping_for("tf.compat.v1.Session") is mapping_for("`tf.Graph()` + `tf.compat.v1.Session(graph=...)`")
+    assert set(symbols_with("raises")) <= set(symbols_with("fix")) | set(symbols_with("tf2_way"))
+    with pytest.raises(KeyError, match="tf.nothing"):
+        mapping_for("tf.nothing")
 
 
 def test_every_tf_compat_v1_symbol_the_styles_use_has_a_mapping():
@@ -45,12 +76,22 @@ def test_every_tf_compat_v1_symbol_the_styles_use_has_a_mapping():
     assert not missing, f"add these to compat/api_map.py MAPPINGS: {missing}"
 
 
-def test_each_mapping_is_exercised_by_a_style_or_cannot_be():
-    """A mapping our styles never use must be one they cannot use: its TF1 API is gone from TF2."""
+def test_in_styles_says_which_mappings_the_styles_exercise():
+    """`in_styles` rows are found in a style module, and every row found there says so; the
+    other rows are for the upgrade audit, or name TF1 APIs the styles cannot use."""
     exercised = {m for source in STYLE_SOURCES.values() for m, _ in find_mappings(source)}
-    for mapping in MAPPINGS:
-        if mapping not in exercised:
-            assert mapping.removed and not mapping.tf1_symbols, f"{mapping.tf1} is found in no style module"
+    claimed = {m for m in MAPPINGS if m.in_styles}
+    assert not claimed - exercised, [f"{m.tf1} is found in no style module" for m in claimed - exercised]
+    assert not exercised - claimed, [f"{m.tf1} is found in a style module: set in_styles" for m in exercised - claimed]
+
+
+def test_the_table_imports_neither_tensorflow_nor_the_benchmarks():
+    code = (
+        "import sys, tfparity.compat.api_map; print(sorted(m for m in sys.modules if m.startswith(('tensorflow', "
+        "'tfparity.b'))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr[-2000:]
 
 
 def test_the_issue_s_mappings_are_in_the_table():

@@ -9,11 +9,11 @@ import sys
 
 import numpy as np
 import pytest
+from test_data import permission_taken, public_folder, write_folder
 
 import tfparity.benchmarks.compare  # noqa: F401  (imported before a test drops privileges: see permission_taken)
-from tfparity.benchmarks import cli, compare, styles
+from tfparity.benchmarks import cli, compare, idioms
 from tfparity.compat import RunResult, TrainConfig
-from test_data import permission_taken, public_folder, write_folder
 
 ARGS = ["compare", "--steps", "30", "--quiet"]
 
@@ -26,9 +26,11 @@ def data_args(mnist):
 def test_json_has_one_object_per_style_with_the_documented_keys(data_args, capsys):
     assert cli.main(ARGS + data_args + ["--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["style"] for r in rows] == list(styles.STYLES)
+    assert [r["style"] for r in rows] == list(idioms.STYLES)
     for row in rows:
-        assert {"style", "test_accuracy", "final_loss", "max_abs_dw", "max_abs_db", "seconds", "ms_per_step"} <= set(row)
+        assert {"style", "test_accuracy", "final_loss", "max_abs_dw", "max_abs_db", "seconds", "ms_per_step"} <= set(
+            row
+        )
         assert row["same_batches"] is True
     ref = rows[0]
     assert ref["max_abs_dw"] == 0.0 and ref["bit_identical"] is True
@@ -50,12 +52,51 @@ def test_table_and_markdown(data_args, capsys, tmp_path):
 
 def test_every_config_flag_reaches_the_config():
     parser = cli.build_parser()
-    args = parser.parse_args(["compare", "--steps", "7", "--batch-size", "50", "--lr", "0.1", "--optimizer", "adam",
-                              "--adam-epsilon", "1e-7", "--adam-beta1", "0.8", "--adam-beta2", "0.99", "--loss", "sum",
-                              "--init", "normal", "--init-stddev", "0.1", "--seed", "3", "--device", "cpu"])
+    args = parser.parse_args(
+        [
+            "compare",
+            "--steps",
+            "7",
+            "--batch-size",
+            "50",
+            "--lr",
+            "0.1",
+            "--optimizer",
+            "adam",
+            "--adam-epsilon",
+            "1e-7",
+            "--adam-beta1",
+            "0.8",
+            "--adam-beta2",
+            "0.99",
+            "--loss",
+            "sum",
+            "--init",
+            "normal",
+            "--init-stddev",
+            "0.1",
+            "--seed",
+            "3",
+            "--device",
+            "cpu",
+        ]
+    )
     config = cli.config_from_args(args)
-    assert (config.steps, config.batch_size, config.learning_rate, config.optimizer, config.adam_epsilon) == (7, 50, 0.1, "adam", 1e-7)
-    assert (config.adam_beta1, config.adam_beta2, config.loss, config.init, config.init_stddev, config.seed) == (0.8, 0.99, "sum", "normal", 0.1, 3)
+    assert (config.steps, config.batch_size, config.learning_rate, config.optimizer, config.adam_epsilon) == (
+        7,
+        50,
+        0.1,
+        "adam",
+        1e-7,
+    )
+    assert (config.adam_beta1, config.adam_beta2, config.loss, config.init, config.init_stddev, config.seed) == (
+        0.8,
+        0.99,
+        "sum",
+        "normal",
+        0.1,
+        3,
+    )
     tutorial = cli.config_from_args(parser.parse_args(["compare", "--tutorial"]))
     assert (tutorial.loss, tutorial.learning_rate) == ("tutorial", 0.01)
 
@@ -64,7 +105,7 @@ def test_a_failing_style_shows_as_failed_and_sets_the_exit_status(data_args, cap
     def broken(data, config):
         raise RuntimeError("planted failure")
 
-    monkeypatch.setitem(styles.STYLES, "eager", broken)
+    monkeypatch.setitem(idioms.STYLES, "eager", broken)
     assert cli.main(ARGS + data_args + ["--styles", "eager"]) == 1
     captured = capsys.readouterr()
     assert "FAILED" in captured.out and "planted failure" in captured.out
@@ -84,25 +125,36 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
 
 def test_console_script_writes_plain_progress_lines_when_not_a_terminal(data_args):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user runs it
-    out = subprocess.run([sys.executable, "-m", "tfparity.benchmarks", *ARGS[:-1], "--styles", "tf1_graph", *data_args],
-                         capture_output=True, text=True, timeout=300, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "tfparity.benchmarks", *ARGS[:-1], "--styles", "tf1_graph", *data_args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     # No TensorFlow start-up lines; in a pipe: no live line (no carriage returns), one plain line per finished style.
     assert "\r" not in out.stderr
-    assert [line.split(": done in")[0] for line in out.stderr.splitlines()] == [
-        "[1/1] compare: training tf1_graph"], out.stderr
+    assert [line.split(": done in")[0] for line in out.stderr.splitlines()] == ["[1/1] compare: training tf1_graph"], (
+        out.stderr
+    )
     assert "tf1_graph" in out.stdout
 
 
-@pytest.mark.parametrize("argv, shown", [
-    (["--help"], list(cli.COMMANDS)),
-    # The bench command's choices come from the idiom registry, which imports a style only to run it.
-    (["bench", "--help"], ["--idioms", "whole_epoch_xla", "steps_per_execution", "--malloc"]),
-])
+@pytest.mark.parametrize(
+    "argv, shown",
+    [
+        (["--help"], list(cli.COMMANDS)),
+        # The bench command's choices come from the idiom registry, which imports a style only to run it.
+        (["bench", "--help"], ["--idioms", "whole_epoch_xla", "steps_per_execution", "--malloc"]),
+    ],
+)
 def test_help_loads_no_tensorflow(argv, shown):
     # TensorFlow takes seconds to import and logs as it does: help must not wait for it.
-    listing = (f"import sys\nfrom benchmarks import cli\ntry:\n    cli.main({argv!r})\nexcept SystemExit as exit:\n"
-               "    assert exit.code == 0\nprint('loaded:', sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    listing = (
+        f"import sys\nfrom benchmarks import cli\ntry:\n    cli.main({argv!r})\nexcept SystemExit as exit:\n"
+        "    assert exit.code == 0\nprint('loaded:', sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", listing], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert all(text in out.stdout for text in shown), out.stdout
@@ -121,6 +173,7 @@ def test_only_the_command_run_gets_its_arguments():
 
 def strict_json(text: str):
     """json.loads that refuses NaN and Infinity, which are not JSON."""
+
     def refuse(constant):
         raise ValueError(f"{constant} is not JSON")
 
@@ -134,7 +187,7 @@ def test_non_finite_runs_are_reported_never_compared_and_exit_1(data_args, capsy
     captured = capsys.readouterr()
     assert status == 1
     rows = strict_json(captured.out)
-    assert [r["style"] for r in rows] == list(styles.STYLES)
+    assert [r["style"] for r in rows] == list(idioms.STYLES)
     for row in rows:
         bad = row["nonfinite"]
         assert row["finite"] is False and row["bit_identical"] is False and row["max_abs_dw"] is None
@@ -142,7 +195,10 @@ def test_non_finite_runs_are_reported_never_compared_and_exit_1(data_args, capsy
         assert bad["variables"] and set(bad["variables"]) <= {"W", "b"}
         assert bad["message"].startswith(f"{row['style']}: non-finite loss nan from step {bad['loss_step']}")
     first = min(r["nonfinite"]["step"] for r in rows)
-    expected = f"tfparity compare: {', '.join(styles.STYLES)} went non-finite from step {first}, so not compared; lower the learning rate"
+    expected = (
+        f"tfparity compare: {', '.join(idioms.STYLES)} went non-finite from step {first}, "
+        "so not compared; lower the learning rate"
+    )
     assert expected in captured.err
     status = cli.main([*blow_up, "--styles", "eager"])
     out = capsys.readouterr().out
@@ -153,17 +209,29 @@ def test_non_finite_runs_are_reported_never_compared_and_exit_1(data_args, capsy
 
 
 def run_result(style: str, losses: list[float], w: float) -> RunResult:
-    return RunResult(style=style, config=TrainConfig(steps=len(losses)), weights={"W": np.full((784, 10), w, np.float32),
-                     "b": np.zeros(10, np.float32)}, losses=np.array(losses), test_accuracy=0.1, steps=len(losses),
-                     seconds=0.0, ms_per_step=0.0, plan_fingerprint="p")
+    return RunResult(
+        style=style,
+        config=TrainConfig(steps=len(losses)),
+        weights={"W": np.full((784, 10), w, np.float32), "b": np.zeros(10, np.float32)},
+        losses=np.array(losses),
+        test_accuracy=0.1,
+        steps=len(losses),
+        seconds=0.0,
+        ms_per_step=0.0,
+        plan_fingerprint="p",
+    )
 
 
 def test_rows_compare_no_run_with_a_non_finite_side():
     fine, broken = run_result("tf1_graph", [1.0, 0.5, 0.25], 0.5), run_result("eager", [1.0, np.inf, np.nan], np.nan)
     ref_row, bad_row = compare.rows({"tf1_graph": fine, "eager": broken})
     assert ref_row["finite"] and ref_row["max_abs_dw"] == 0.0 and ref_row["bit_identical"]
-    assert bad_row["nonfinite"] == {"step": 1, "loss_step": 1, "variables": ["W"],
-                                    "message": "eager: non-finite loss inf from step 1; W in the final weights"}
+    assert bad_row["nonfinite"] == {
+        "step": 1,
+        "loss_step": 1,
+        "variables": ["W"],
+        "message": "eager: non-finite loss inf from step 1; W in the final weights",
+    }
     # A non-finite reference: no style has a difference to it, not even a finite one.
     _, fine_row = compare.rows({"tf1_graph": broken, "eager": fine})
     assert fine_row["finite"] and fine_row["max_abs_dw"] is None and fine_row["bit_identical"] is False
@@ -184,7 +252,11 @@ def test_unreadable_data_dir_exits_2_naming_it(capsys):
         with permission_taken(folder):
             status = cli.main(["compare", "--data-dir", str(folder), "--steps", "5", "--quiet"])
     line = one_error_line(capsys.readouterr().err)
-    assert status == 2 and line.startswith(f"tfparity compare: error: {folder}: permission denied") and f"chmod a+rx {folder}" in line
+    assert (
+        status == 2
+        and line.startswith(f"tfparity compare: error: {folder}: permission denied")
+        and f"chmod a+rx {folder}" in line
+    )
 
 
 def test_data_dir_variable_pointing_nowhere_exits_2_naming_it(monkeypatch, tmp_path, capsys):
@@ -205,8 +277,10 @@ def test_first_online_run_writes_pure_json(monkeypatch, tmp_path, capsys):
     def first_download():  # Keras prints this line, then a progress bar, on a first online run
         print("Downloading data from https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz")
         rng = np.random.default_rng(0)
-        return ((rng.integers(0, 256, (200, 28, 28), dtype=np.uint8), np.arange(200) % 10),
-                (rng.integers(0, 256, (50, 28, 28), dtype=np.uint8), np.arange(50) % 10))
+        return (
+            (rng.integers(0, 256, (200, 28, 28), dtype=np.uint8), np.arange(200) % 10),
+            (rng.integers(0, 256, (50, 28, 28), dtype=np.uint8), np.arange(50) % 10),
+        )
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", first_download)
     status = cli.main(["compare", "--steps", "3", "--quiet", "--format", "json", "--styles", "tf1_graph"])

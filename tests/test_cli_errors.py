@@ -60,8 +60,11 @@ def test_output_below_a_file_is_refused_before_any_work(words, option, tmp_path,
 
 
 # --benchmark-json creates the folders it lacks (its default lies in .benchmarks/).
-@pytest.mark.parametrize(("words", "option"), [o for o in OUTPUT_OPTIONS if o[1] != "--benchmark-json"],
-                         ids=lambda v: v if isinstance(v, str) else v[0])
+@pytest.mark.parametrize(
+    ("words", "option"),
+    [o for o in OUTPUT_OPTIONS if o[1] != "--benchmark-json"],
+    ids=lambda v: v if isinstance(v, str) else v[0],
+)
 def test_output_into_a_missing_folder_is_refused_before_any_work(words, option, tmp_path, capsys, no_work):
     target = tmp_path / "missing" / ("plots" if option == "--plot" else "out.txt")
     assert cli.main([*words, option, str(target)]) == 2
@@ -161,7 +164,10 @@ def test_progress_writes_one_plain_line_per_finished_unit_when_not_a_terminal():
         p.step("training tf1_graph")
         p.step("training eager")
     lines = stream.getvalue().splitlines()
-    assert [line.split(": done in")[0] for line in lines] == ["[1/2] compare: training tf1_graph", "[2/2] compare: training eager"]
+    assert [line.split(": done in")[0] for line in lines] == [
+        "[1/2] compare: training tf1_graph",
+        "[2/2] compare: training eager",
+    ]
     assert "\r" not in stream.getvalue()
 
 
@@ -189,7 +195,11 @@ def test_progress_is_a_live_line_on_a_terminal_and_silent_when_quiet():
 def test_startup_noise_is_dropped_and_every_other_line_kept(capfd):
     with tf_logs.startup_noise_filtered():
         os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n")
-        os.write(2, b"I0000 00:00:1.2 3434 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.\n")
+        os.write(
+            2,
+            b"I0000 00:00:1.2 3434 cudart_stub.cc:31] Could not find cuda drivers on your machine, "
+            b"GPU will not be used.\n",
+        )
         os.write(2, b"E0000 00:00:1.3 3463 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: (303)\n")
         os.write(2, b"E0000 00:00:1.4 3463 some_kernel.cc:9] a real error\n")
     assert capfd.readouterr().err == "E0000 00:00:1.4 3463 some_kernel.cc:9] a real error\n"
@@ -197,8 +207,14 @@ def test_startup_noise_is_dropped_and_every_other_line_kept(capfd):
 
 def run_tfparity(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TFPARITY_VERBOSE")}
-    return subprocess.run([sys.executable, "-m", "tfparity.benchmarks", *args], cwd=REPO, env={**clean, **(env or {})},
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "tfparity.benchmarks", *args],
+        cwd=REPO,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_a_command_that_loads_tensorflow_prints_none_of_its_startup_lines():
@@ -213,6 +229,8 @@ def test_a_command_that_loads_tensorflow_prints_none_of_its_startup_lines():
 def test_pitfalls_check_a_data_path_given_before_running_any(tmp_path, capsys, monkeypatch):
     from tfparity.benchmarks.pitfalls import command
 
-    monkeypatch.setattr(command, "measure_all", lambda *a, **k: pytest.fail("a pitfall ran before the path was checked"))
+    monkeypatch.setattr(
+        command, "measure_all", lambda *a, **k: pytest.fail("a pitfall ran before the path was checked")
+    )
     assert cli.main(["pitfalls", "--fashion-mnist-dir", str(tmp_path / "nowhere")]) == 2
     assert "nowhere" in one_error_line(capsys.readouterr().err, "pitfalls")

@@ -16,7 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tfparity.compat import DataFormatError, DataNotFoundError, load_dataset, make_batch_plan, read_data_sets
-from tfparity.compat.data import IDX_FILES, IMAGE_MAGIC, LABEL_MAGIC, DataAccessError, DataSet, load_idx_folder, load_npz, read_idx
+from tfparity.compat.data import (
+    IDX_FILES,
+    IMAGE_MAGIC,
+    LABEL_MAGIC,
+    DataAccessError,
+    DataSet,
+    load_idx_folder,
+    load_npz,
+    read_idx,
+)
 
 
 def idx_images(n: int, rows: int = 28, cols: int = 28, magic: int = IMAGE_MAGIC, seed: int = 0) -> bytes:
@@ -28,7 +37,9 @@ def idx_labels(n: int, magic: int = LABEL_MAGIC) -> bytes:
     return struct.pack(">II", magic, n) + (np.arange(n) % 10).astype(np.uint8).tobytes()
 
 
-def write_folder(folder: Path, *, train_images: bytes | None = None, train_labels: bytes | None = None, raw: dict | None = None) -> Path:
+def write_folder(
+    folder: Path, *, train_images: bytes | None = None, train_labels: bytes | None = None, raw: dict | None = None
+) -> Path:
     """A small, valid IDX folder (5 train, 3 test), with any file replaced by `raw[name]` bytes."""
     folder.mkdir(parents=True, exist_ok=True)
     content = {
@@ -54,7 +65,9 @@ def test_real_mnist_shapes_scaling_and_canonical_labels(mnist):
     assert list(mnist.train.labels[:10]) == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert list(mnist.test.labels[:10]) == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
     assert np.bincount(mnist.test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-    assert abs(float(mnist.train.images.mean(dtype=np.float64)) - 0.1306604762738429) < 1e-7  # float32 x (1/255), as TF1 scaled
+    assert (
+        abs(float(mnist.train.images.mean(dtype=np.float64)) - 0.1306604762738429) < 1e-7
+    )  # float32 x (1/255), as TF1 scaled
 
 
 def test_one_hot_view(mnist):
@@ -82,8 +95,10 @@ def test_uncompressed_idx_files_load(tmp_path):
     folder = tmp_path / "plain"
     folder.mkdir()
     for stem, payload in {
-        IDX_FILES["train_images"]: idx_images(5), IDX_FILES["train_labels"]: idx_labels(5),
-        IDX_FILES["test_images"]: idx_images(3), IDX_FILES["test_labels"]: idx_labels(3),
+        IDX_FILES["train_images"]: idx_images(5),
+        IDX_FILES["train_labels"]: idx_labels(5),
+        IDX_FILES["test_images"]: idx_images(3),
+        IDX_FILES["test_labels"]: idx_labels(3),
     }.items():
         (folder / stem).write_bytes(payload)
     data = load_idx_folder(folder)
@@ -93,8 +108,13 @@ def test_uncompressed_idx_files_load(tmp_path):
 def test_keras_npz_loads_and_matches_idx(mnist, tmp_path):
     path = tmp_path / "mnist.npz"
     to_u8 = lambda x: np.round(x * 255).astype(np.uint8).reshape(-1, 28, 28)  # noqa: E731
-    np.savez(path, x_train=to_u8(mnist.train.images[:100]), y_train=mnist.train.labels[:100].astype(np.uint8),
-             x_test=to_u8(mnist.test.images[:50]), y_test=mnist.test.labels[:50].astype(np.uint8))
+    np.savez(
+        path,
+        x_train=to_u8(mnist.train.images[:100]),
+        y_train=mnist.train.labels[:100].astype(np.uint8),
+        x_test=to_u8(mnist.test.images[:50]),
+        y_test=mnist.test.labels[:50].astype(np.uint8),
+    )
     data = load_npz(path)
     np.testing.assert_array_equal(data.train.images, mnist.train.images[:100])
     np.testing.assert_array_equal(data.test.labels, mnist.test.labels[:50])
@@ -108,7 +128,9 @@ def test_checksum_catches_a_modified_copy_of_mnist(mnist, tmp_path):
     labels = bytearray(gzip.decompress((folder / "t10k-labels-idx1-ubyte.gz").read_bytes()))
     labels[8] = (labels[8] + 1) % 10
     (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(labels)))
-    with pytest.raises(DataFormatError, match=r"t10k-labels-idx1-ubyte\.gz.*differs from the official mnist.*--no-verify"):
+    with pytest.raises(
+        DataFormatError, match=r"t10k-labels-idx1-ubyte\.gz.*differs from the official mnist.*--no-verify"
+    ):
         load_idx_folder(folder, "mnist")
     assert load_idx_folder(folder, "mnist", verify=False).test.labels[0] == (7 + 1) % 10
 
@@ -118,13 +140,19 @@ def test_checksum_catches_a_modified_copy_of_mnist(mnist, tmp_path):
 
 def test_wrong_magic_number(tmp_path):
     folder = write_folder(tmp_path, train_images=idx_images(5, magic=LABEL_MAGIC))
-    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte\.gz: wrong magic number 0x00000801, expected 0x00000803.*check the file names"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"train-images-idx3-ubyte\.gz: wrong magic number 0x00000801, expected 0x00000803.*check the file names",
+    ):
         load_idx_folder(folder)
 
 
 def test_truncated_file(tmp_path):
     folder = write_folder(tmp_path, train_images=idx_images(5)[:-100])
-    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte\.gz: truncated: the header promises 5 images.*download it again"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"train-images-idx3-ubyte\.gz: truncated: the header promises 5 images.*download it again",
+    ):
         load_idx_folder(folder)
 
 
@@ -137,7 +165,10 @@ def test_truncated_gzip_stream(tmp_path):
 
 def test_image_and_label_counts_disagree(tmp_path):
     folder = write_folder(tmp_path, train_labels=idx_labels(4))
-    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte\.gz holds 5 images but .*train-labels-idx1-ubyte\.gz holds 4 labels"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"train-images-idx3-ubyte\.gz holds 5 images but .*train-labels-idx1-ubyte\.gz holds 4 labels",
+    ):
         load_idx_folder(folder)
 
 
@@ -178,7 +209,9 @@ def test_offline_with_no_local_data_says_what_to_do(monkeypatch, tmp_path):
     import keras
 
     def offline(*args, **kwargs):
-        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno 101] Network is unreachable")
+        raise Exception(
+            "URL fetch failure on https://storage.googleapis.com/...: None -- [Errno 101] Network is unreachable"
+        )
 
     monkeypatch.setattr(keras.src.datasets.mnist, "get_file", offline)
     with pytest.raises(DataNotFoundError) as info:
@@ -253,14 +286,20 @@ def permission_taken(path: Path):
 
 def test_unreadable_folder_is_a_permission_error_naming_it(public_tmp):
     folder = write_folder(public_tmp / "mnist")
-    with permission_taken(folder), pytest.raises(DataAccessError, match=rf"^{folder}: permission denied.*chmod a\+rx {folder}"):
+    with (
+        permission_taken(folder),
+        pytest.raises(DataAccessError, match=rf"^{folder}: permission denied.*chmod a\+rx {folder}"),
+    ):
         load_dataset("mnist", folder)
 
 
 def test_unreadable_file_is_a_permission_error_naming_it(public_tmp):
     folder = write_folder(public_tmp / "mnist")
     labels = folder / "t10k-labels-idx1-ubyte.gz"
-    with permission_taken(labels), pytest.raises(DataAccessError, match=rf"^{labels}: permission denied.*chmod a\+r {labels}"):
+    with (
+        permission_taken(labels),
+        pytest.raises(DataAccessError, match=rf"^{labels}: permission denied.*chmod a\+r {labels}"),
+    ):
         load_dataset("mnist", folder)
 
 
@@ -279,20 +318,26 @@ def test_unreadable_npz_is_a_permission_error_not_a_damaged_file(public_tmp):
 def offline(monkeypatch):
     """No variable set, nothing installed, and a Keras download that fails the test if reached:
     online, falling back to it would quietly train on another copy of the data."""
+
     def download(dataset: str = "mnist"):
         raise AssertionError(f"fell back to the Keras download of {dataset}")
 
-    monkeypatch.setattr("tfparity.compat.data.download", download)
-    monkeypatch.setattr("tfparity.compat.data.SYSTEM_DIRS", {"mnist": (), "fashion_mnist": ()})
+    monkeypatch.setattr("tfparity.compat.data.keras_cache.download", download)
+    monkeypatch.setattr("tfparity.compat.data.locate.SYSTEM_DIRS", {"mnist": (), "fashion_mnist": ()})
     for var in ("TFPARITY_MNIST_DIR", "TFPARITY_FASHION_MNIST_DIR", "TFPARITY_DATA_DIR"):
         monkeypatch.delenv(var, raising=False)
     return monkeypatch
 
 
-@pytest.mark.parametrize("var, dataset", [
-    ("TFPARITY_DATA_DIR", "mnist"), ("TFPARITY_DATA_DIR", "fashion_mnist"),
-    ("TFPARITY_MNIST_DIR", "mnist"), ("TFPARITY_FASHION_MNIST_DIR", "fashion_mnist"),
-])
+@pytest.mark.parametrize(
+    "var, dataset",
+    [
+        ("TFPARITY_DATA_DIR", "mnist"),
+        ("TFPARITY_DATA_DIR", "fashion_mnist"),
+        ("TFPARITY_MNIST_DIR", "mnist"),
+        ("TFPARITY_FASHION_MNIST_DIR", "fashion_mnist"),
+    ],
+)
 def test_variable_set_to_a_missing_path_is_an_error_naming_it(offline, tmp_path, var, dataset):
     offline.setenv(var, str(tmp_path / "nowhere"))
     with pytest.raises(DataNotFoundError, match=rf"^{var}={tmp_path / 'nowhere'}: no such .*or unset it"):
@@ -304,14 +349,19 @@ def test_data_dir_may_be_the_dataset_folder_itself(offline, tmp_path):
     offline.setenv("TFPARITY_DATA_DIR", str(folder))
     assert load_dataset("mnist").source == str(folder)
     # The same folder is MNIST by its name: Fashion-MNIST is not quietly read from it.
-    with pytest.raises(DataNotFoundError, match=rf"^TFPARITY_DATA_DIR={folder} holds no fashion-mnist/ folder.*TFPARITY_FASHION_MNIST_DIR"):
+    with pytest.raises(
+        DataNotFoundError,
+        match=rf"^TFPARITY_DATA_DIR={folder} holds no fashion-mnist/ folder.*TFPARITY_FASHION_MNIST_DIR",
+    ):
         load_dataset("fashion_mnist")
 
 
 def test_data_dir_without_this_dataset_is_an_error_naming_it(offline, tmp_path):
     write_folder(tmp_path / "root" / "mnist")
     offline.setenv("TFPARITY_DATA_DIR", str(tmp_path / "root"))
-    with pytest.raises(DataNotFoundError, match=r"^TFPARITY_DATA_DIR=.*root holds no fashion-mnist/ folder.*unset TFPARITY_DATA_DIR"):
+    with pytest.raises(
+        DataNotFoundError, match=r"^TFPARITY_DATA_DIR=.*root holds no fashion-mnist/ folder.*unset TFPARITY_DATA_DIR"
+    ):
         load_dataset("fashion_mnist")
 
 
@@ -371,7 +421,7 @@ def test_tf1_next_batch_wraps_and_reshuffles():
     first_epoch = np.concatenate(seen)[:10]
     assert sorted(first_epoch) == list(range(10)) and ds.epochs_completed == 1
     assert sorted(np.concatenate(seen)[10:20]) == list(range(10))
-    assert (ds.next_batch(4)[0][:, 0] == ds.labels[(ds._index_in_epoch - 4):ds._index_in_epoch]).all()
+    assert (ds.next_batch(4)[0][:, 0] == ds.labels[(ds._index_in_epoch - 4) : ds._index_in_epoch]).all()
 
 
 def test_read_data_sets_holds_out_5000_for_validation(mnist):
@@ -394,14 +444,16 @@ def _seed_fashion_cache(tmp_path, monkeypatch, files: dict[str, bytes]) -> Path:
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     for var in ("TFPARITY_FASHION_MNIST_DIR", "TFPARITY_DATA_DIR"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr("tfparity.compat.data.SYSTEM_DIRS", {"mnist": (), "fashion_mnist": ()})
+    monkeypatch.setattr("tfparity.compat.data.locate.SYSTEM_DIRS", {"mnist": (), "fashion_mnist": ()})
     return cache
 
 
 def _valid_files() -> dict[str, bytes]:
     return {
-        IDX_FILES["train_images"]: gzip.compress(idx_images(5)), IDX_FILES["train_labels"]: gzip.compress(idx_labels(5)),
-        IDX_FILES["test_images"]: gzip.compress(idx_images(3)), IDX_FILES["test_labels"]: gzip.compress(idx_labels(3)),
+        IDX_FILES["train_images"]: gzip.compress(idx_images(5)),
+        IDX_FILES["train_labels"]: gzip.compress(idx_labels(5)),
+        IDX_FILES["test_images"]: gzip.compress(idx_images(3)),
+        IDX_FILES["test_labels"]: gzip.compress(idx_labels(3)),
     }
 
 
@@ -411,7 +463,7 @@ def test_fashion_download_uses_a_cache_whose_checksums_match(tmp_path, monkeypat
     files = _valid_files()
     cache = _seed_fashion_cache(tmp_path, monkeypatch, files)
     md5 = {part: hashlib.md5(files[stem]).hexdigest() for part, stem in IDX_FILES.items()}
-    monkeypatch.setattr("tfparity.compat.data.FASHION_MNIST_GZ_MD5", md5)
+    monkeypatch.setattr("tfparity.compat.data.keras_cache.FASHION_MNIST_GZ_MD5", md5)
     data = load_dataset("fashion_mnist")
     assert data.train.num_examples == 5 and str(cache) in data.source
 

@@ -52,8 +52,16 @@ def peak_allocation(load):
 
 U32 = st.integers(0, 2**32 - 1)
 SIDES = st.one_of(st.just(28), st.sampled_from([0, 1, 27, 29, 2**16, 2**32 - 1]), U32)
-CONTAINERS = ("plain", "plain named .gz", "gzip", "gzip without .gz", "gzip in two members",
-              "gzip cut short", "gzip with a bad CRC", "gzip with trailing garbage")
+CONTAINERS = (
+    "plain",
+    "plain named .gz",
+    "gzip",
+    "gzip without .gz",
+    "gzip in two members",
+    "gzip cut short",
+    "gzip with a bad CRC",
+    "gzip with trailing garbage",
+)
 
 
 @st.composite
@@ -85,8 +93,11 @@ def contain(payload: bytes, container: str, split: int) -> tuple[bytes, str]:
         "plain named .gz": (payload, "f.gz"),
         "gzip": (packed, "f.gz"),
         "gzip without .gz": (packed, "f"),
-        "gzip in two members": (gzip.compress(payload[:split], mtime=0) + gzip.compress(payload[split:], mtime=0), "f.gz"),
-        "gzip cut short": (packed[:max(0, len(packed) - 1 - split % len(packed))], "f.gz"),
+        "gzip in two members": (
+            gzip.compress(payload[:split], mtime=0) + gzip.compress(payload[split:], mtime=0),
+            "f.gz",
+        ),
+        "gzip cut short": (packed[: max(0, len(packed) - 1 - split % len(packed))], "f.gz"),
         "gzip with a bad CRC": (packed[:-8] + bytes([packed[-8] ^ 0xFF]) + packed[-7:], "f.gz"),
         "gzip with trailing garbage": (packed + b"garbage", "f.gz"),
     }[container]
@@ -149,7 +160,11 @@ def npz_cases(draw):
         y_len = draw(st.sampled_from([n] * 4 + [n + 1, max(0, n - 1)]))
         y_shape = draw(st.sampled_from([(y_len,)] * 3 + [(y_len, 1), (y_len, 2), (1, y_len), ()]))
         y_dtype = draw(st.sampled_from([np.uint8, np.int64, np.int32, np.float32, np.bool_]))
-        values = draw(st.lists(st.integers(0, 9) | st.integers(-3, 12), min_size=int(np.prod(y_shape)), max_size=int(np.prod(y_shape))))
+        values = draw(
+            st.lists(
+                st.integers(0, 9) | st.integers(-3, 12), min_size=int(np.prod(y_shape)), max_size=int(np.prod(y_shape))
+            )
+        )
         arrays[f"y_{split}"] = np.array(values, dtype=np.int64).reshape(y_shape).astype(y_dtype)
     for key in draw(st.sets(st.sampled_from(NPZ_KEYS), max_size=1) | st.just(set())):
         del arrays[key]
@@ -161,7 +176,7 @@ def npz_cases(draw):
     if damage == "cut":
         raw = raw[:at]
     elif damage == "flip":
-        raw = raw[:at] + bytes([raw[at] ^ draw(st.integers(1, 255))]) + raw[at + 1:]
+        raw = raw[:at] + bytes([raw[at] ^ draw(st.integers(1, 255))]) + raw[at + 1 :]
     return arrays, raw, damage is not None
 
 
@@ -212,8 +227,12 @@ def npy_member(array: np.ndarray, shape: tuple[int, ...] | None = None) -> bytes
 
 
 def keras_arrays() -> dict[str, np.ndarray]:
-    return {"x_train": pixels((2, 28, 28), np.uint8, 0), "y_train": np.array([3, 4], np.uint8),
-            "x_test": pixels((1, 28, 28), np.uint8, 1), "y_test": np.array([5], np.uint8)}
+    return {
+        "x_train": pixels((2, 28, 28), np.uint8, 0),
+        "y_train": np.array([3, 4], np.uint8),
+        "x_test": pixels((1, 28, 28), np.uint8, 1),
+        "y_test": np.array([5], np.uint8),
+    }
 
 
 def archive(members: dict[str, bytes]) -> bytes:
@@ -235,12 +254,22 @@ FINDINGS = {
     "a .npy array named .npz": (lambda: npy_member(np.zeros(3)), "a single .npy array"),
     "an empty file": (lambda: b"", "not a readable .npz"),
     "a zip cut in the middle": (lambda: saved()[:500], "not a readable .npz"),
-    "a byte flipped in x_train's data": (lambda: saved()[:300] + bytes([saved()[300] ^ 0xFF]) + saved()[301:], "not a readable .npz"),
+    "a byte flipped in x_train's data": (
+        lambda: saved()[:300] + bytes([saved()[300] ^ 0xFF]) + saved()[301:],
+        "not a readable .npz",
+    ),
     "an npy header declaring 10^9 images": (
-        lambda: archive({f"{k}.npy": npy_member(v, (10**9, 28, 28) if k == "x_train" else None) for k, v in keras_arrays().items()}),
-        "x_train declares"),
-    "a member that is not .npy": (lambda: archive({**{f"{k}.npy": npy_member(v) for k, v in keras_arrays().items()},
-                                                   "y_test.npy": b"not an array"}), "not a readable .npz"),
+        lambda: archive(
+            {f"{k}.npy": npy_member(v, (10**9, 28, 28) if k == "x_train" else None) for k, v in keras_arrays().items()}
+        ),
+        "x_train declares",
+    ),
+    "a member that is not .npy": (
+        lambda: archive(
+            {**{f"{k}.npy": npy_member(v) for k, v in keras_arrays().items()}, "y_test.npy": b"not an array"}
+        ),
+        "not a readable .npz",
+    ),
     "a negative label": (lambda: saved(y_train=np.array([-1, 4])), "label -1 out of range"),
     "float labels": (lambda: saved(y_train=np.array([0.5, 1.7])), "y_train is float64"),
     "float pixels up to 300": (lambda: saved(x_train=np.full((2, 28, 28), 300.0)), "x_train is float64"),

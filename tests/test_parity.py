@@ -5,14 +5,16 @@ serializes, the pytest helpers fail with the report, and the randomness recipe h
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from importlib.metadata import entry_points
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 import two_layer
+
 from tfparity.compat import parity
 
 STEPS, BATCH = 30, 64
@@ -27,8 +29,10 @@ def batches(mnist):
 def sgd_reports(batches):
     """The correct Keras migration and every SGD bug, against one TF1 run."""
     tf1, _ = two_layer.sides("sgd", 0.1)
-    candidates = {bug or "correct": two_layer.sides("sgd", 0.1, bug)[1]
-                  for bug in (None, "wrong_initializer", "transposed_kernel", "sum_loss")}
+    candidates = {
+        bug or "correct": two_layer.sides("sgd", 0.1, bug)[1]
+        for bug in (None, "wrong_initializer", "transposed_kernel", "sum_loss")
+    }
     return parity.check_many(tf1, candidates, batches)
 
 
@@ -70,7 +74,8 @@ def test_transposed_kernel_is_caught_by_the_variables_check(sgd_reports):
     report = sgd_reports["transposed_kernel"]
     assert report.verdict == parity.BUG
     assert [(m.kind, m.name, m.reference, m.candidate) for m in report.variable_mismatches] == [
-        ("shape", "hidden/kernel", "(784, 64)", "(64, 784)")]
+        ("shape", "hidden/kernel", "(784, 64)", "(64, 784)")
+    ]
     assert report.trajectory is None and "numerical checks skipped" in str(report)
 
 
@@ -87,7 +92,11 @@ def test_adam_epsilon_is_caught_in_the_first_steps_on_a_named_variable(adam_repo
     report = adam_reports["adam_epsilon"]
     first = report.trajectory.first_divergence
     assert report.verdict == parity.BUG
-    assert report.forward.ok and first.step <= 3 and first.where in {"hidden/kernel", "logits/kernel", "hidden/bias", "logits/bias"}
+    assert (
+        report.forward.ok
+        and first.step <= 3
+        and first.where in {"hidden/kernel", "logits/kernel", "hidden/bias", "logits/bias"}
+    )
     assert report.envelope is not None and not report.envelope.explains  # far above what 1 ulp grows to
     assert f"step {first.step}: {first.where}[" in str(report)
 
@@ -113,8 +122,15 @@ def test_tolerance_tighter_than_rounding_reports_sensitivity_not_a_bug(batches):
 
 def test_variables_check_lists_every_mismatch(batches):
     def one_layer_float64() -> keras.Model:  # no hidden layer, a float64 output layer, an extra variable
-        model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, dtype="float64", name="logits"),
-                                  keras.layers.Dense(3, name="extra"), keras.layers.Dense(2, name="extra2")], name="m")
+        model = keras.Sequential(
+            [
+                keras.Input((784,)),
+                keras.layers.Dense(10, dtype="float64", name="logits"),
+                keras.layers.Dense(3, name="extra"),
+                keras.layers.Dense(2, name="extra2"),
+            ],
+            name="m",
+        )
         model.compile(optimizer="sgd", loss="mse")
         return model
 
@@ -123,15 +139,23 @@ def test_variables_check_lists_every_mismatch(batches):
     report = parity.check_parity(tf1, bad, batches)
     kinds = {(m.kind, m.name) for m in report.variable_mismatches}
     assert ("count", "") in kinds  # 6 variables against 4
-    assert {("missing", "hidden/kernel"), ("missing", "hidden/bias"), ("unexpected", "extra/kernel"),
-            ("unexpected", "extra/bias"), ("dtype", "logits/kernel"), ("dtype", "logits/bias")} <= kinds
+    assert {
+        ("missing", "hidden/kernel"),
+        ("missing", "hidden/bias"),
+        ("unexpected", "extra/kernel"),
+        ("unexpected", "extra/bias"),
+        ("dtype", "logits/kernel"),
+        ("dtype", "logits/bias"),
+    } <= kinds
     assert ("shape", "logits/kernel") in kinds  # (64, 10) in TF1, (784, 10) here
     text = str(report)
     assert all(name in text for _, name in kinds if name)
 
 
 def test_name_map_can_be_a_dict(batches):
-    names = {f"two_layer/{layer}/{kind}": f"{layer}/{kind}" for layer in ("hidden", "logits") for kind in ("kernel", "bias")}
+    names = {
+        f"two_layer/{layer}/{kind}": f"{layer}/{kind}" for layer in ("hidden", "logits") for kind in ("kernel", "bias")
+    }
     tf1 = parity.TF1GraphSide(two_layer.build_tf1)
     tf2 = parity.TF2Side(two_layer.make_keras, name_map=names)
     assert parity.check_parity(tf1, tf2, batches[:3]).ok
@@ -164,7 +188,9 @@ def test_forward_only_check_with_the_guides_constant_weights(batches):
 
 def test_forward_outputs_of_another_shape_are_a_bug(batches):
     tf1 = parity.TF1GraphSide(two_layer.build_tf1)
-    first_five = parity.TF2Side(two_layer.make_keras, forward=lambda model, x: model(x)[:, :5], name_map=two_layer.keras_names)
+    first_five = parity.TF2Side(
+        two_layer.make_keras, forward=lambda model, x: model(x)[:, :5], name_map=two_layer.keras_names
+    )
     report = parity.check_parity(tf1, first_five, batches[:1], train=False)
     assert report.verdict == parity.BUG and report.named() == {"outputs"}
     assert "outputs have shape (64, 10) on tf1, (64, 5) on tf2" in str(report)
@@ -184,7 +210,7 @@ def test_given_initial_weights_and_sparse_weight_records(batches):
 
 
 def test_report_reads_and_serializes(sgd_reports):
-    for name, report in sgd_reports.items():
+    for report in sgd_reports.values():
         text = str(report)
         assert text.splitlines()[0] == f"parity: {report.candidate} against tf1: {report.verdict.upper()}"
         data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
@@ -225,6 +251,26 @@ def test_plugin_is_registered_as_a_pytest11_entry_point():
     assert plugins.get("tfparity") == "tfparity.compat.pytest_plugin"
 
 
+def test_importing_the_plugin_loads_no_tensorflow():
+    """Every pytest run loads the plugin: it must cost a suite that never checks parity nothing."""
+    code = "import sys, tfparity.compat.pytest_plugin; assert 'tensorflow' not in sys.modules, 'tensorflow imported'"
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, child.stderr
+
+
+def test_compat_imports_nothing_of_the_styles_or_the_benchmarks():
+    """compat is the ground floor: the styles and the benchmarks import it, never the other way round."""
+    code = (
+        "import pkgutil, importlib, sys, tfparity.compat as c\n"
+        "for m in pkgutil.walk_packages(c.__path__, 'tfparity.compat.'): importlib.import_module(m.name)\n"
+        "print(sorted(n for n in sys.modules if n.startswith(('tfparity.benchmarks', 'tfparity.tf1_graph', "
+        "'tfparity.tf2_eager'))))"
+    )
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == "[]"
+
+
 def test_parity_check_fixture_fails_the_test_with_the_report(parity_check, batches):
     """`parity_check` reaches this file through the entry point only (no conftest defines it)."""
     tf1, correct = two_layer.sides("sgd", 0.1)
@@ -234,7 +280,7 @@ def test_parity_check_fixture_fails_the_test_with_the_report(parity_check, batch
         parity_check(tf1, buggy, batches[:3])
 
 
-# --- the randomness recipe (module docstring of compat.parity) ------------------------------
+# --- the randomness recipe (module docstring of compat.parity.randomness) --------------------
 
 
 def run_in_graph(build):
@@ -254,23 +300,35 @@ def run_eagerly(build):
 
 
 def test_seeded_keras_initializer_agrees_in_a_tf1_graph_and_in_a_keras_layer():
-    in_graph = run_in_graph(lambda: tf.compat.v1.get_variable(
-        "k", [784, 64], initializer=keras.initializers.GlorotUniform(seed=1)).read_value())
+    in_graph = run_in_graph(
+        lambda: tf.compat.v1.get_variable(
+            "k", [784, 64], initializer=keras.initializers.GlorotUniform(seed=1)
+        ).read_value()
+    )
     layer = keras.layers.Dense(64, kernel_initializer=keras.initializers.GlorotUniform(seed=1))
     layer.build((None, 784))
     np.testing.assert_array_equal(in_graph, layer.kernel.numpy())
 
 
 def test_stateless_ops_agree_in_a_graph_and_eagerly():
-    build = lambda: [tf.random.stateless_normal([5, 7], seed=[3, 4]),  # noqa: E731
-                     tf.nn.experimental.stateless_dropout(tf.ones([4, 5]), 0.5, seed=[1, 2])]
+    def build():
+        return [
+            tf.random.stateless_normal([5, 7], seed=[3, 4]),
+            tf.nn.experimental.stateless_dropout(tf.ones([4, 5]), 0.5, seed=[1, 2]),
+        ]
+
     for g, e in zip(run_in_graph(build), run_eagerly(build)):
         np.testing.assert_array_equal(g, e)
 
 
 def test_stateful_ops_agree_only_with_global_and_distinct_op_seeds():
-    with_op_seeds = lambda: [tf.random.uniform([3], seed=1), tf.random.normal([3], seed=2),  # noqa: E731
-                             tf.compat.v1.glorot_uniform_initializer(seed=3)([4, 4])]
+    def with_op_seeds():
+        return [
+            tf.random.uniform([3], seed=1),
+            tf.random.normal([3], seed=2),
+            tf.compat.v1.glorot_uniform_initializer(seed=3)([4, 4]),
+        ]
+
     assert all(np.array_equal(g, e) for g, e in zip(run_in_graph(with_op_seeds), run_eagerly(with_op_seeds)))
     global_only = lambda: [tf.random.uniform([3]), tf.random.normal([3])]  # noqa: E731
     assert not any(np.array_equal(g, e) for g, e in zip(run_in_graph(global_only), run_eagerly(global_only)))
@@ -282,7 +340,9 @@ def test_stateful_ops_agree_only_with_global_and_distinct_op_seeds():
 def test_set_random_seed_does_not_make_tf1_and_keras3_initializers_agree():
     def tf1_glorot():
         tf.compat.v1.set_random_seed(1)
-        return tf.compat.v1.get_variable("k", [784, 64], initializer=tf.compat.v1.glorot_uniform_initializer()).read_value()
+        return tf.compat.v1.get_variable(
+            "k", [784, 64], initializer=tf.compat.v1.glorot_uniform_initializer()
+        ).read_value()
 
     in_graph = run_in_graph(tf1_glorot)
     keras.utils.set_random_seed(1)
@@ -292,8 +352,13 @@ def test_set_random_seed_does_not_make_tf1_and_keras3_initializers_agree():
 
 @pytest.mark.parametrize("mode", ["constant", "num_random_ops"])
 def test_deterministic_op_seeds_is_the_guides_tool(mode):
-    build = lambda: [tf.random.uniform([3, 1]), tf.random.normal([3, 3]),  # noqa: E731
-                     tf.compat.v1.glorot_uniform_initializer()([4, 4])]
+    def build():
+        return [
+            tf.random.uniform([3, 1]),
+            tf.random.normal([3, 3]),
+            tf.compat.v1.glorot_uniform_initializer()([4, 4]),
+        ]
+
     with parity.deterministic_op_seeds(mode=mode):
         in_graph = run_in_graph(build)
     with parity.deterministic_op_seeds(mode=mode):

@@ -36,8 +36,18 @@ def test_a_divergent_style_exits_1_and_is_named(mnist, capsys, monkeypatch):
 
 
 def test_sensitive_problem_exits_1_unless_allowed(fashion_mnist, capsys):
-    args = ("--data-dir", fashion_mnist.source, "--dataset", "fashion_mnist", "--steps", "40", "--styles", "keras_fit",
-            "--format", "json")
+    args = (
+        "--data-dir",
+        fashion_mnist.source,
+        "--dataset",
+        "fashion_mnist",
+        "--steps",
+        "40",
+        "--styles",
+        "keras_fit",
+        "--format",
+        "json",
+    )
     status, out, _ = run_cli(capsys, *args)
     report = json.loads(out)["reports"]["keras_fit"]
     assert status == 1 and report["verdict"] == "sensitive problem, no bug"
@@ -54,8 +64,9 @@ def test_reference_is_not_a_candidate(capsys):
 @pytest.mark.parametrize("fmt", ["markdown", "table"])
 def test_output_file_in_each_format(mnist, capsys, tmp_path, fmt):
     path = tmp_path / f"parity.{fmt}"
-    status, out, _ = run_cli(capsys, "--data-dir", mnist.source, "--steps", "5", "--styles", "eager",
-                             "--format", fmt, "-o", str(path))
+    status, out, _ = run_cli(
+        capsys, "--data-dir", mnist.source, "--steps", "5", "--styles", "eager", "--format", fmt, "-o", str(path)
+    )
     text = path.read_text()
     assert status == 0 and out == "" and "parity: eager against tf1_graph: PARITY" in text
     assert ("| eager " in text) == (fmt == "markdown")

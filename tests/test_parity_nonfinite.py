@@ -22,11 +22,11 @@ def weights(w: float, b: float) -> parity.Weights:
 
 
 # Four steps that blow up: the loss of step 2 is inf, and b (not W) is NaN after 3 updates.
-BLOWS_UP = parity.Trajectory(np.array([1.0, 0.5, np.inf, np.nan]),
-                             {0: weights(0, 0), 1: weights(0.1, 0.1), 2: weights(0.2, 0.2), 3: weights(0.3, NAN),
-                              4: weights(NAN, NAN)})
-FINE = parity.Trajectory(np.array([1.0, 0.5, 0.25, 0.125]),
-                         {k: weights(0.1 * k, 0.1 * k) for k in range(5)})
+BLOWS_UP = parity.Trajectory(
+    np.array([1.0, 0.5, np.inf, np.nan]),
+    {0: weights(0, 0), 1: weights(0.1, 0.1), 2: weights(0.2, 0.2), 3: weights(0.3, NAN), 4: weights(NAN, NAN)},
+)
+FINE = parity.Trajectory(np.array([1.0, 0.5, 0.25, 0.125]), {k: weights(0.1 * k, 0.1 * k) for k in range(5)})
 BATCHES = [(np.ones((3, 2), np.float32), np.ones((3, 2), np.float32))] * 4
 
 
@@ -68,13 +68,18 @@ def test_both_runs_non_finite_is_never_parity():
     assert not report.ok and not report.passes(allow_sensitive=True)
     assert not report.trajectory.bit_identical  # NaN equals nothing
     assert [(n.run, n.loss_step, n.weight_step, n.variables) for n in report.nonfinite] == [
-        ("tf1", 2, 3, ("b",)), ("tf2", 2, 3, ("b",))]
+        ("tf1", 2, 3, ("b",)),
+        ("tf2", 2, 3, ("b",)),
+    ]
     assert report.named() == {"loss", "b"}
     text = str(report)
     assert text.splitlines()[0] == "parity: tf2 against tf1: NON-FINITE"
     assert "lower the learning rate" in text and "softmax_cross_entropy_with_logits" in text
     assert "tf2: non-finite loss inf from step 2; b from step 3" in text
-    assert "training: 4 steps, not compared: both runs are non-finite from step 2" in text and "within tolerance" not in text
+    assert (
+        "training: 4 steps, not compared: both runs are non-finite from step 2" in text
+        and "within tolerance" not in text
+    )
     data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
     assert data["verdict"] == "non-finite" and data["nonfinite"][0]["variables"] == ["b"]
 
@@ -82,12 +87,16 @@ def test_both_runs_non_finite_is_never_parity():
 def test_one_run_non_finite_is_a_bug_that_says_where():
     report = parity.check_parity(ScriptedSide("tf1", FINE), ScriptedSide("tf2", BLOWS_UP), BATCHES)
     assert report.verdict == parity.BUG
-    assert any(r.startswith("only one side went non-finite: tf2: non-finite loss inf from step 2; b from step 3")
-               for r in report.reasons), report.reasons
+    assert any(
+        r.startswith("only one side went non-finite: tf2: non-finite loss inf from step 2; b from step 3")
+        for r in report.reasons
+    ), report.reasons
 
 
 def test_assert_parity_and_the_fixture_fail_on_non_finite_runs(parity_check):
     with pytest.raises(AssertionError, match=r"(?s)NON-FINITE.*lower the learning rate"):
-        parity.assert_parity(ScriptedSide("tf1", BLOWS_UP), ScriptedSide("tf2", BLOWS_UP), BATCHES, allow_sensitive=True)
+        parity.assert_parity(
+            ScriptedSide("tf1", BLOWS_UP), ScriptedSide("tf2", BLOWS_UP), BATCHES, allow_sensitive=True
+        )
     with pytest.raises(pytest.fail.Exception, match=r"(?s)NON-FINITE.*b from step 3"):
         parity_check(ScriptedSide("tf1", BLOWS_UP), ScriptedSide("tf2", BLOWS_UP), BATCHES)

@@ -1,8 +1,7 @@
-"""The README's "Assert parity of your own migration in CI" example runs as written.
+"""docs/parity.md's "A complete example" runs as written.
 
 The code is the fenced block between `<!-- parity-example:begin -->` and
-`<!-- parity-example:end -->` in README.md; until the README section is merged, the same block
-in the section's draft (../readme_parts/parity.md beside the checkout) is used.
+`<!-- parity-example:end -->` in docs/parity.md, executed in a fresh namespace.
 """
 
 from __future__ import annotations
@@ -15,18 +14,15 @@ import pytest
 
 from tfparity.compat import parity
 
-ROOT = Path(__file__).resolve().parents[1]
-DRAFT = ROOT.parent / "readme_parts" / "parity.md"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "parity.md"
 BLOCK = re.compile(r"<!-- parity-example:begin -->\s*```python\n(.*?)```\s*<!-- parity-example:end -->", re.S)
 
 
 def example_source() -> tuple[str, str]:
-    for path in (ROOT / "README.md", DRAFT):
-        if path.is_file():
-            found = BLOCK.search(path.read_text(encoding="utf-8"))
-            if found:
-                return found.group(1), str(path)
-    pytest.fail(f"no python block between <!-- parity-example:begin --> and <!-- parity-example:end --> in {ROOT / 'README.md'}")
+    found = BLOCK.search(DOC.read_text(encoding="utf-8"))
+    if not found:
+        pytest.fail(f"no python block between <!-- parity-example:begin --> and <!-- parity-example:end --> in {DOC}")
+    return found.group(1), str(DOC)
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +38,13 @@ def test_readme_example_passes(example, parity_check):
 
 
 def test_readme_example_catches_keras_default_adam_epsilon(example):
-    """The report shown under "Reading the report": the same model with Adam's epsilon left at 1e-7."""
+    """docs/parity.md's "Reading the report": the same model with Adam's epsilon left at Keras' 1e-7."""
 
     def keras_default_epsilon() -> keras.Model:
         model = example["make_keras"]()
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.CategoricalCrossentropy(from_logits=True)
+        )
         return model
 
     reference = parity.TF1GraphSide(example["build_tf1"], name="tf1")
@@ -55,3 +53,11 @@ def test_readme_example_catches_keras_default_adam_epsilon(example):
     first = report.trajectory.first_divergence
     assert report.verdict == parity.BUG and report.forward.ok and report.initial_values is not None
     assert first.step <= 3 and first.where in {"hidden/kernel", "hidden/bias", "logits/kernel", "logits/bias"}
+    # The abridged report in docs/parity.md: its verdict line and the first divergence it names.
+    doc = (
+        DOC.read_text(encoding="utf-8").split("## Reading the report", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    )
+    text = str(report)
+    stale = "docs/parity.md's abridged report is stale: paste str(report) of this test's check_parity call, abridged"
+    assert doc.splitlines()[0] == text.splitlines()[0], stale
+    assert f"first divergence beyond tolerance: step {first.step}: {first.where}{list(first.index)}" in doc, stale

@@ -31,7 +31,9 @@ class LabelSmoothingKeras(parity_sides.KerasFitSide):
         def make_model() -> keras.Model:
             model = correct()
             loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=1e-3)
-            model.compile(optimizer=keras_style.make_optimizer(config), loss=loss, metrics=[keras_style.BatchLoss(loss)])
+            model.compile(
+                optimizer=keras_style.make_optimizer(config), loss=loss, metrics=[keras_style.BatchLoss(loss)]
+            )
             return model
 
         self.make_model = make_model

@@ -21,9 +21,21 @@ from tfparity.compat.devices import gpu_skip_reason
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 ISSUE_LIST = {  # issue 5's "at least these", one id each
-    "sum-vs-mean-loss", "log-softmax", "adam-epsilon", "initializers", "disable-eager", "keras-dispatch",
-    "xla-dynamic-slice", "gpu-tiny-model", "float32-sensitivity", "shuffle-buffer", "next-batch-order",
-    "keras3-v1-layers", "default-learning-rates", "v1-losses-reduction", "validation-split",
+    "sum-vs-mean-loss",
+    "log-softmax",
+    "adam-epsilon",
+    "initializers",
+    "disable-eager",
+    "keras-dispatch",
+    "xla-dynamic-slice",
+    "gpu-tiny-model",
+    "float32-sensitivity",
+    "shuffle-buffer",
+    "next-batch-order",
+    "keras3-v1-layers",
+    "default-learning-rates",
+    "v1-losses-reduction",
+    "validation-split",
 }
 
 
@@ -79,7 +91,9 @@ def test_log_softmax_gives_nan_where_the_fused_loss_does_not(measured):
     n = m.numbers
     assert n["nonfinite_test_batches_log_softmax"]["100.0"] >= n["test_batches"] // 2
     assert not any(n["nonfinite_test_batches_with_logits"].values())
-    assert n["first_nonfinite_step_log_softmax"] is not None and n["first_nonfinite_step_log_softmax"] < n["train_steps"]
+    assert (
+        n["first_nonfinite_step_log_softmax"] is not None and n["first_nonfinite_step_log_softmax"] < n["train_steps"]
+    )
     assert n["nonfinite_steps_with_logits"] == 0
     assert n["test_acc_log_softmax"] < 0.2 < 0.8 < n["test_acc_with_logits"]  # NaN weights predict one class
     assert_claims(m)
@@ -225,7 +239,7 @@ def test_default_learning_rates(measured):
     m = measured("default-learning-rates")
     n = m.numbers
     with pytest.raises(TypeError):
-        tf.compat.v1.train.GradientDescentOptimizer()  # noqa: the point: no default
+        tf.compat.v1.train.GradientDescentOptimizer()  # the point: no default
     assert n["installed"]["tf.compat.v1.train"]["GradientDescentOptimizer"] is None
     assert n["installed"]["keras.optimizers"]["SGD"] == pytest.approx(float(keras.optimizers.SGD().learning_rate))
     assert set(n["changed_vs_tf1_tf_keras"]) == {"Adagrad", "Adadelta", "Adamax", "Nadam"}
@@ -250,7 +264,11 @@ def test_v1_losses_divide_by_nonzero_weights(measured):
 def test_validation_split_55k_vs_60k(measured):
     m = measured("validation-split")
     n = m.numbers
-    assert (n["train_examples_read_data_sets"], n["train_examples_keras"], n["validation_examples"]) == (55000, 60000, 5000)
+    assert (n["train_examples_read_data_sets"], n["train_examples_keras"], n["validation_examples"]) == (
+        55000,
+        60000,
+        5000,
+    )
     assert sum(n["held_out_per_digit"]) == 5000 and min(n["held_out_per_digit"]) > 0
     assert_claims(m)
 
@@ -266,7 +284,20 @@ def test_cli_list_names_every_pitfall(capsys):
 
 def test_cli_runs_chosen_pitfalls_to_json(mnist, tmp_path):
     out = tmp_path / "pitfalls.json"
-    rc = cli.main(["pitfalls", "shuffle-buffer", "v1-losses-reduction", "--mnist-dir", mnist.source, "--format", "json", "-o", str(out), "-q"])
+    rc = cli.main(
+        [
+            "pitfalls",
+            "shuffle-buffer",
+            "v1-losses-reduction",
+            "--mnist-dir",
+            mnist.source,
+            "--format",
+            "json",
+            "-o",
+            str(out),
+            "-q",
+        ]
+    )
     report = json.loads(out.read_text())
     assert rc == 0 and [r["id"] for r in report] == ["shuffle-buffer", "v1-losses-reduction"]
     assert all(r["holds"] and r["checks"] and r["fix"] == PITFALLS[r["id"]].fix for r in report)
@@ -295,20 +326,37 @@ def markdown_tables(text: str) -> list[list[list[str]]]:
     return tables
 
 
-def test_readme_pitfalls_table_is_current():
-    """README.md between the pitfalls markers carries `tfparity pitfalls --format markdown` output:
-    the measured numbers vary by machine, the ids, titles, fixes and the TF1/TF2 lines must not."""
-    text = README.read_text()
+def test_readme_pitfalls_table_is_current(capsys):
+    """docs/pitfalls.md between the pitfalls markers carries `tfparity pitfalls --format markdown` output:
+    the measured numbers vary by machine, the ids, titles, fixes and the TF1/TF2 lines must not.
+    The README's list between the pitfalls-list markers is `tfparity pitfalls --list`, exactly."""
+    doc = README.parent / "docs" / "pitfalls.md"
+    text = doc.read_text(encoding="utf-8")
+    regenerate = "regenerate with `tfparity pitfalls --format markdown` and paste it between the markers"
     begin, end = "<!-- pitfalls:begin -->", "<!-- pitfalls:end -->"
-    assert begin in text and end in text, f"README.md lacks {begin}/{end}: paste `tfparity pitfalls --format markdown` between them"
+    assert begin in text and end in text, f"docs/pitfalls.md lacks {begin}/{end}: {regenerate}"
     summary, details = markdown_tables(text.split(begin, 1)[1].split(end, 1)[0])
-    assert summary[0] == SUMMARY_HEADERS and details[0] == DETAIL_HEADERS
+    assert summary[0] == SUMMARY_HEADERS and details[0] == DETAIL_HEADERS, (
+        f"docs/pitfalls.md's tables are stale: {regenerate}"
+    )
     id_col, title_col, fix_col = (SUMMARY_HEADERS.index(h) for h in ("id", "pitfall", "fix"))
     assert [(r[id_col], r[title_col], r[fix_col]) for r in summary[1:]] == [
         (markdown_cell(p.id), markdown_cell(p.title), markdown_cell(p.fix)) for p in CATALOGUE
-    ], "README pitfalls table is stale: regenerate with `tfparity pitfalls --format markdown`"
-    assert details[1:] == detail_rows(list(CATALOGUE)), "README pitfalls details are stale: regenerate them"
-    assert all(r[SUMMARY_HEADERS.index("holds")].startswith("yes") for r in summary[1:]), "the README shows a claim that did not hold"
+    ], f"docs/pitfalls.md's pitfalls table is stale: {regenerate}"
+    assert details[1:] == detail_rows(list(CATALOGUE)), f"docs/pitfalls.md's pitfalls details are stale: {regenerate}"
+    assert all(r[SUMMARY_HEADERS.index("holds")].startswith("yes") for r in summary[1:]), (
+        f"docs/pitfalls.md shows a claim that did not hold: {regenerate} on a machine where every claim holds"
+    )
+
+    readme = README.read_text(encoding="utf-8")
+    listed = re.search(r"<!-- pitfalls-list:begin -->\n```text\n(.*?)```\n<!-- pitfalls-list:end -->", readme, re.S)
+    assert listed, (
+        "README.md lacks <!-- pitfalls-list:begin/end --> around a text block: paste `tfparity pitfalls --list` there"
+    )
+    assert cli.main(["pitfalls", "--list"]) == 0
+    assert listed.group(1).rstrip() == capsys.readouterr().out.rstrip(), (
+        "README's pitfall list is stale: paste the output of `tfparity pitfalls --list` between its markers"
+    )
 
 
 def test_markdown_parser_reads_the_generated_tables():

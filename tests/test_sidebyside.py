@@ -15,33 +15,41 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from tfparity.benchmarks import cli, sidebyside, styles
-from tfparity.benchmarks.sidebyside import StageMarkerError, split_stages
+from tfparity.benchmarks import cli, idioms, sidebyside, sidebyside_stages
+from tfparity.benchmarks.sidebyside_stages import Code, StageMarkerError, split_stages, unchanged_code
 from tfparity.compat.api_map import STAGES, tf_symbols_used
-from tfparity.tf2_eager import eager_style
+from tfparity.tf1_graph import graph_style
+from tfparity.tf2_eager import eager_style, function_style
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT = "benchmarks/reports/tf1_graph_vs_function.md"
 REPORT_STYLES = ["tf1_graph", "function"]
+TUNED_REPORT = "benchmarks/reports/tuned_in_graph_vs_whole_epoch.md"
 ALL_STYLES = ["tf1_graph", "eager", "function", "keras_fit"]
+TUNED = ["in_graph", "whole_epoch"]
 
 
 @pytest.fixture(scope="module")
 def full_view():
-    return sidebyside.build_view(None)
+    return sidebyside_stages.build_view(None)
 
 
 # --- stage markers ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("style", ALL_STYLES)
+def source_path(style: str) -> str:
+    return inspect.getsourcefile(idioms.module(style))
+
+
+@pytest.mark.parametrize("style", ALL_STYLES + TUNED)
 def test_every_style_module_has_every_stage_in_order(style):
-    path = inspect.getsourcefile(styles.MODULES[style])
+    path = source_path(style)
     stages = split_stages(Path(path).read_text(), path)
     assert list(stages) == list(STAGES)
     assert all(code.text.strip() for code in stages.values()), "a stage with no code"
@@ -49,7 +57,7 @@ def test_every_style_module_has_every_stage_in_order(style):
 
 def graph_style_copy(tmp_path: Path, edit) -> Path:
     """A copy of the real TF1 module with `edit(text) -> text` applied."""
-    source = Path(inspect.getsourcefile(styles.MODULES["tf1_graph"])).read_text()
+    source = Path(source_path("tf1_graph")).read_text()
     edited = edit(source)
     assert edited != source, "the edit did not change the module"
     copy = tmp_path / "graph_style.py"
@@ -60,14 +68,19 @@ def graph_style_copy(tmp_path: Path, edit) -> Path:
 @pytest.mark.parametrize("stage", ["loss", "train step"])
 def test_a_lost_marker_names_the_file_and_the_stage(tmp_path, stage):
     copy = graph_style_copy(tmp_path, lambda s: s.replace(f"# %% stage: {stage}\n", ""))
-    with pytest.raises(StageMarkerError, match=rf"{re.escape(str(copy))}: missing stage marker '{stage}'.*in this order: data, model"):
+    with pytest.raises(
+        StageMarkerError, match=rf"{re.escape(str(copy))}: missing stage marker '{stage}'.*in this order: data, model"
+    ):
         split_stages(copy.read_text(), str(copy))
 
 
 def test_reordered_markers_name_the_file_and_both_stages(tmp_path):
     swap = {"# %% stage: model\n": "# %% stage: loss\n", "# %% stage: loss\n": "# %% stage: model\n"}
     copy = graph_style_copy(tmp_path, lambda s: re.sub(r"# %% stage: (model|loss)\n", lambda m: swap[m.group(0)], s))
-    with pytest.raises(StageMarkerError, match=rf"{re.escape(str(copy))}: stage markers out of order: 'loss' \(line \d+\) comes before 'model'"):
+    with pytest.raises(
+        StageMarkerError,
+        match=rf"{re.escape(str(copy))}: stage markers out of order: 'loss' \(line \d+\) comes before 'model'",
+    ):
         split_stages(copy.read_text(), str(copy))
 
 
@@ -85,7 +98,8 @@ def test_the_command_fails_when_a_style_module_loses_a_marker(tmp_path, monkeypa
     spec = importlib.util.spec_from_file_location("broken_graph_style", copy)
     broken = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(broken)
-    monkeypatch.setitem(styles.MODULES, "tf1_graph", broken)
+    monkeypatch.setitem(sys.modules, "broken_graph_style", broken)
+    monkeypatch.setitem(idioms.MODULES, "tf1_graph", "broken_graph_style")
     assert cli.main(["sidebyside", "-o", str(tmp_path / "out.md")]) == 2
     assert f"{copy}: missing stage marker 'evaluate'" in capsys.readouterr().err
     assert not (tmp_path / "out.md").exists()
@@ -96,22 +110,82 @@ def test_the_command_fails_when_a_style_module_loses_a_marker(tmp_path, monkeypa
 
 def test_stages_show_the_real_source(full_view):
     for style in full_view.styles:
-        source = Path(inspect.getsourcefile(styles.MODULES[style])).read_text().splitlines()
+        source = Path(source_path(style)).read_text().splitlines()
         for stage in STAGES:
             code = full_view.stages[stage][style].code
-            assert code.text.splitlines() == source[code.first_line - 1:code.last_line], (style, stage)
+            assert code.text.splitlines() == source[code.first_line - 1 : code.last_line], (style, stage)
 
 
 def test_unchanged_stages_show_the_imported_eager_code(full_view):
     for stage, names in {"model": ["build_model", "forward"], "loss": ["loss_fn"], "evaluate": ["evaluate"]}.items():
         source = full_view.stages[stage]["function"]
-        assert source.only_imports and "from tfparity.tf2_eager.eager_style import" in source.code.text
+        assert source.only_imports and all(f"{n} = eager_style.{n}  # unchanged: " in source.code.text for n in names)
         assert [i.style for i in source.imports] == ["eager"] * len(names)
-        assert [i.code.text for i in source.imports] == [inspect.getsource(getattr(eager_style, n)).rstrip("\n") for n in names]
+        assert [i.code.text for i in source.imports] == [
+            inspect.getsource(getattr(eager_style, n)).rstrip("\n") for n in names
+        ]
         assert all(i.reason for i in source.imports), "the '# unchanged: ...' comment is the reader's why"
     markdown = sidebyside.render(full_view, "markdown")
     assert "**tf.function**: unchanged from Eager." in markdown
     assert inspect.getsource(eager_style.loss_fn).rstrip("\n") in markdown
+
+
+def test_teaching_modules_hold_only_the_tutorial_code():
+    """The tuned idioms live in modules of their own, so the default view is the tutorial code alone."""
+    assert not {"train_in_graph", "preload_inputs", "in_graph_steps"} & set(vars(graph_style))
+    assert not {"train_whole_epoch", "make_epoch_fn", "make_epoch_inputs"} & set(vars(function_style))
+    for style in ALL_STYLES:
+        source = Path(source_path(style)).read_text()
+        assert "while_loop" not in source and "jit_compile" not in source and "noqa: E402" not in source, style
+
+
+def test_tuned_view_sets_the_tuned_idioms_side_by_side(tmp_path):
+    view = sidebyside_stages.build_view(sidebyside_stages.tuned_styles())
+    assert view.styles == TUNED and [c.title for c in view.columns] == ["TF1 in-graph", "tf.function whole-epoch"]
+    # What the tuned idioms change is data, train step and loop; the rest is each style's tutorial code, shown as such.
+    for stage in ("model", "loss", "optimizer", "evaluate"):
+        assert all(view.stages[stage][style].only_imports for style in TUNED), stage
+    for stage in ("data", "train step", "loop"):
+        assert not view.stages[stage]["in_graph"].only_imports, stage
+    assert {i.title for i in view.stages["model"]["in_graph"].imports} == {"TF1 graph"}
+    assert {i.title for i in view.stages["optimizer"]["whole_epoch"].imports} == {"tf.function"}
+    assert [i.title for i in view.stages["train step"]["whole_epoch"].imports] == ["Eager"]
+    assert "tf.compat.v1.placeholder" in {f.mapping.tf1.strip("`") for f in view.mappings["evaluate"]}
+    target = tmp_path / "tuned.md"
+    assert cli.main(["sidebyside", "--tuned", "-o", str(target), "--quiet"]) == 0
+    assert target.read_text().startswith("# TF1 in-graph vs tf.function whole-epoch, stage by stage")
+    with pytest.raises(SystemExit):  # one or the other
+        cli.main(["sidebyside", "--tuned", "--styles", "tf1_graph", "eager"])
+
+
+def test_an_unchanged_import_line_is_shown_like_an_alias():
+    """`from <module> import name  # unchanged: why` in a stage works as `name = module.name  # unchanged: why`."""
+    registered = {"tfparity.tf2_eager.eager_style": "eager"}
+    for text in (
+        "from tfparity.tf2_eager.eager_style import loss_fn  # unchanged: why",
+        "loss_fn = eager_style.loss_fn  # unchanged: why",
+    ):
+        imports, only = unchanged_code(Code("m.py", 1, text), function_style, registered)
+        assert only and [(i.style, i.title, i.reason) for i in imports] == [("eager", "Eager", "why")]
+        assert imports[0].code.text == inspect.getsource(eager_style.loss_fn).rstrip("\n")
+    imports, only = unchanged_code(Code("m.py", 1, "loss_fn = eager_style.loss_fn\nx = 1"), function_style, registered)
+    assert len(imports) == 1 and not only
+
+
+def test_html_needs_the_html_extra_and_markdown_does_not(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pygments", None)  # as if not installed: find_spec() finds nothing
+    target = tmp_path / "page.html"
+    assert cli.main(["sidebyside", "--format", "html", "-o", str(target)]) == 2
+    assert "--format html needs pygments: pip install 'tfparity[html]'" in capsys.readouterr().err
+    assert not target.exists()
+    # Markdown never imports Pygments: in a fresh process, where it cannot have been imported before.
+    script = (
+        "import sys\nfrom tfparity.benchmarks import cli\n"
+        f"status = cli.main(['sidebyside', '--styles', 'tf1_graph', 'eager', '-o', {str(tmp_path / 'v.md')!r}, '-q'])\n"
+        "print(status, 'pygments' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["0", "False"], out.stderr[-2000:]
 
 
 def test_mappings_are_detected_per_stage_from_the_source(full_view):
@@ -130,25 +204,30 @@ def test_mappings_are_detected_per_stage_from_the_source(full_view):
 
 def test_detection_follows_the_source_not_a_list(monkeypatch):
     """Take the placeholders out of the TF1 data stage and their mapping leaves that stage."""
-    real = sidebyside.read_style
+    real = sidebyside_stages.read_style
 
     def without_placeholders(style):
         column, stages = real(style)
         if style == "tf1_graph":
             data = stages["data"]
             text = data.code.text.replace("tf.compat.v1.placeholder(", "make_tensor(")
-            stages["data"] = sidebyside.StageSource(style, "data", sidebyside.Code(data.code.path, data.code.first_line, text))
+            stages["data"] = sidebyside_stages.StageSource(
+                style, "data", Code(data.code.path, data.code.first_line, text)
+            )
         return column, stages
 
-    before = sidebyside.build_view(REPORT_STYLES)
-    monkeypatch.setattr(sidebyside, "read_style", without_placeholders)
-    after = sidebyside.build_view(REPORT_STYLES)
+    before = sidebyside_stages.build_view(REPORT_STYLES)
+    monkeypatch.setattr(sidebyside_stages, "read_style", without_placeholders)
+    after = sidebyside_stages.build_view(REPORT_STYLES)
     tf1 = lambda view: {f.mapping.tf1 for f in view.mappings["data"]}  # noqa: E731
     assert "`tf.compat.v1.placeholder`" in tf1(before) and "`tf.compat.v1.placeholder`" not in tf1(after)
 
 
 def test_command_writes_both_formats_and_rejects_bad_styles(tmp_path, capsys):
-    assert cli.main(["sidebyside", "--styles", "eager", "keras_fit", "--format", "html", "-o", str(tmp_path / "p.html")]) == 0
+    assert (
+        cli.main(["sidebyside", "--styles", "eager", "keras_fit", "--format", "html", "-o", str(tmp_path / "p.html")])
+        == 0
+    )
     page = (tmp_path / "p.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and 'id="cell-train-step-keras_fit"' in page
     assert "http://" not in page and "<link" not in page and "<script" not in page  # standalone: nothing to fetch
@@ -159,24 +238,46 @@ def test_command_writes_both_formats_and_rejects_bad_styles(tmp_path, capsys):
     assert "unknown style(s) ['pytorch']" in capsys.readouterr().err
 
 
-def test_committed_report_is_current():
-    expected = sidebyside.render(sidebyside.build_view(REPORT_STYLES), "markdown", REPORT)
-    committed = (REPO / REPORT).read_text()
-    assert committed == expected, f"{REPORT} is stale: regenerate with `tfparity sidebyside --styles {' '.join(REPORT_STYLES)} -o {REPORT}`"
+@pytest.mark.parametrize(
+    "report, styles, options",
+    [
+        (REPORT, REPORT_STYLES, f"--styles {' '.join(REPORT_STYLES)}"),
+        (TUNED_REPORT, TUNED, "--tuned"),
+    ],
+    ids=["tutorial", "tuned"],
+)
+def test_committed_report_is_current(report, styles, options):
+    expected = sidebyside.render(sidebyside_stages.build_view(styles), "markdown", report)
+    committed = (REPO / report).read_text()
+    assert committed == expected, f"{report} is stale: regenerate with `tfparity sidebyside {options} -o {report}`"
 
 
 def test_readme_links_the_report():
-    """Passes once the README section "Reading the migration" is merged."""
-    readme = (REPO / "README.md").read_text()
-    assert "## Reading the migration" in readme and f"]({REPORT})" in readme
+    """The README links the committed report, and docs/styles.md explains how to read it."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    styles_doc = (REPO / "docs" / "styles.md").read_text(encoding="utf-8")
+    assert f"]({REPORT})" in readme, f"README.md does not link {REPORT}"
+    assert "## Reading the migration" in styles_doc and f"](../{REPORT})" in styles_doc, (
+        f"docs/styles.md lacks its section '## Reading the migration' or its link to ../{REPORT}"
+    )
 
 
 # --- in a real browser -------------------------------------------------------------------------------
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH: install Debian's `chromium` (.ci/system-deps does)")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium on PATH: install Debian's `chromium` (.ci/system-deps does)"
+)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 # Injected before </body>: each stage cell's rendered box, whether its code fits, and its text.
 GEOMETRY_SCRIPT = """<script>
@@ -212,8 +313,18 @@ def render_in_chromium(page: str, tmp_path: Path, *extra: str) -> tuple[str, dic
     path = tmp_path / "page.html"
     path.write_text(page.replace("</body>", GEOMETRY_SCRIPT + "\n</body>"))
     done = subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1600,2400", *extra, "--dump-dom", path.as_uri()],
-        capture_output=True, text=True, timeout=180,
+        [
+            CHROMIUM,
+            *FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1600,2400",
+            *extra,
+            "--dump-dom",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     found = re.search(r'<pre id="geometry">(.*?)</pre>', done.stdout, re.DOTALL)
@@ -245,7 +356,9 @@ def misaligned_rows(geometry: dict, styles_in_order: list[str]) -> list[str]:
 @needs_chromium
 def test_browser_renders_every_stage_of_every_style_aligned(full_view, tmp_path):
     screenshot = tmp_path / "sidebyside.png"
-    dom, geometry = render_in_chromium(sidebyside.render(full_view, "html"), tmp_path, "--hide-scrollbars", f"--screenshot={screenshot}")
+    dom, geometry = render_in_chromium(
+        sidebyside.render(full_view, "html"), tmp_path, "--hide-scrollbars", f"--screenshot={screenshot}"
+    )
 
     parser = CellIds()
     parser.feed(dom)
@@ -270,7 +383,7 @@ def test_browser_renders_every_stage_of_every_style_aligned(full_view, tmp_path)
 @needs_chromium
 def test_browser_check_catches_columns_that_do_not_align(tmp_path):
     """The same measurement on a page whose cells stack instead of sitting in rows must fail."""
-    view = sidebyside.build_view(REPORT_STYLES)
+    view = sidebyside_stages.build_view(REPORT_STYLES)
     broken = sidebyside.render(view, "html").replace("</style>", "td.stage-cell { display: block; }</style>")
     _, geometry = render_in_chromium(broken, tmp_path)
     assert any("tops" in problem for problem in misaligned_rows(geometry, REPORT_STYLES))

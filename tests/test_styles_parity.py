@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfparity.benchmarks import parity_sides, styles
+from tfparity.benchmarks import idioms, parity_sides
 from tfparity.compat import TrainConfig, initial_weights, make_batch_plan, parity, weights_digest
 
 WEIGHT_TOL = {"eager": 1e-6, "function": 1e-6, "keras_fit": 1e-5}
@@ -33,7 +33,9 @@ def weight_tolerances(names) -> dict[str, parity.Tolerance]:
 @pytest.fixture(scope="module")
 def sgd_reports(mnist):
     # growth=True: run the 1-ulp twin even though nothing diverges, to show the problem is stable.
-    return parity_sides.check_styles(mnist, SGD, tolerance=weight_tolerances(WEIGHT_TOL), loss_tolerance=LOSS_TOL, growth=True)
+    return parity_sides.check_styles(
+        mnist, SGD, tolerance=weight_tolerances(WEIGHT_TOL), loss_tolerance=LOSS_TOL, growth=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,7 @@ def test_parity_sides_train_exactly_like_the_styles_own_train(mnist):
     config = SGD.replace(steps=20)
     batches = parity_sides.batches_for(mnist, config)
     for name, side in parity_sides.style_sides(config).items():
-        own = styles.STYLES[name](mnist, config)
+        own = idioms.STYLES[name](mnist, config)
         trajectory = side.train(initial_weights(config), batches)
         assert own.plan_fingerprint == batches.plan.fingerprint
         assert weights_digest(own.weights) == weights_digest(trajectory.final), name
@@ -72,7 +74,9 @@ def test_parity_sides_train_exactly_like_the_styles_own_train(mnist):
 @pytest.mark.parametrize("style", ["eager", "function", "keras_fit"])
 def test_sgd_weights_match_tf1(sgd_reports, style):
     report = sgd_reports[style]
-    assert report.verdict == parity.PARITY, f"\n{report}"  # weights within WEIGHT_TOL and losses within 1e-5 at every step
+    assert report.verdict == parity.PARITY, (
+        f"\n{report}"
+    )  # weights within WEIGHT_TOL and losses within 1e-5 at every step
     assert report.trajectory.max_weight_divergence <= WEIGHT_TOL[style]
     assert report.trajectory.max_loss_divergence <= 1e-5
     assert report.metrics["test_accuracy"].diff <= 0.001
@@ -128,7 +132,9 @@ def test_seed_faithful_tutorial_config(tutorial_reports):
         assert report.verdict != parity.BUG, f"\n{report}"
 
 
-@pytest.mark.parametrize("order", [["keras_fit", "function", "tf1_graph", "eager"], ["eager", "tf1_graph", "keras_fit", "function"]])
+@pytest.mark.parametrize(
+    "order", [["keras_fit", "function", "tf1_graph", "eager"], ["eager", "tf1_graph", "keras_fit", "function"]]
+)
 def test_styles_run_in_one_process_in_any_order(mnist, order):
     """The TF1 graph is private (no disable_eager_execution): styles trained in any order agree.
 

@@ -11,13 +11,20 @@ import numpy as np
 import pytest
 
 from tfparity.benchmarks import idioms, numpy_floor
-from tfparity.compat import TrainConfig, max_abs_diff
-from tfparity.tf1_graph import graph_style
-from tfparity.tf2_eager import function_style, keras_style
+from tfparity.compat import TrainConfig, max_abs_diff, timing
+from tfparity.tf1_graph import graph_style, in_graph
+from tfparity.tf2_eager import keras_style, whole_epoch
 
 SGD = TrainConfig(steps=200)
 ADAM = TrainConfig(steps=200, optimizer="adam", learning_rate=0.001)
-TUNED = ["tf1_graph/in_graph", "function/whole_epoch", "function/whole_epoch_xla", "keras_fit/steps_per_execution", "numpy/floor"]
+TUNED = [
+    "tf1_graph/in_graph",
+    "function/whole_epoch",
+    "function/whole_epoch_xla",
+    "keras_fit/steps_per_execution",
+    "numpy/floor",
+]
+TEACHING_MODULES = ("tfparity.tf1_graph.graph_style.", "tfparity.tf2_eager.")
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +49,20 @@ def test_tuned_idiom_matches_tf1_feed_dict(mnist, tf1_runs, key):
 
 
 def test_registry_runs_each_idiom_with_its_options(mnist):
-    """The registry imports a style only to run it (so `tfparity bench --help` loads no TensorFlow), with the idiom's options."""
+    """The registry imports a style only to run it (bench --help loads no TensorFlow), with the idiom's options."""
     config = TrainConfig(steps=idioms.STEPS_PER_CALL + 20)
-    expected = {"tf1_graph/in_graph": ("steps_per_run", idioms.STEPS_PER_CALL), "function/whole_epoch": ("jit_compile", False),
-                "function/whole_epoch_xla": ("jit_compile", True), "keras_fit/steps_per_execution": ("steps_per_execution", idioms.STEPS_PER_CALL),
-                "keras_fit/default": ("steps_per_execution", 1)}
+    expected = {
+        "tf1_graph/in_graph": ("steps_per_run", idioms.STEPS_PER_CALL),
+        "function/whole_epoch": ("jit_compile", False),
+        "function/whole_epoch_xla": ("jit_compile", True),
+        "keras_fit/steps_per_execution": ("steps_per_execution", idioms.STEPS_PER_CALL),
+        "keras_fit/default": ("steps_per_execution", 1),
+    }
     for key, (option, value) in expected.items():
         idiom = idioms.get(*key.split("/"))
-        assert idiom.train.__qualname__.startswith(("tfparity.tf1_graph.graph_style.", "tfparity.tf2_eager.")), idiom.train.__qualname__
+        assert idiom.train.__qualname__.startswith((*TEACHING_MODULES, "tfparity.tf1_graph.in_graph.")), (
+            idiom.train.__qualname__
+        )
         assert idiom.train(mnist, config).extra[option] == value, key
 
 
@@ -60,13 +73,13 @@ def test_tuned_idiom_matches_tf1_with_adam(mnist, tf1_runs, key):
 
 def test_xla_whole_epoch_with_adam_stays_close(mnist, tf1_runs):
     """XLA fuses Adam's update differently: not bit-identical, still within 1e-4 after 200 steps."""
-    run = function_style.train_whole_epoch(mnist, ADAM, jit_compile=True)
+    run = whole_epoch.train(mnist, ADAM, jit_compile=True)
     assert_matches_tf1(run, tf1_runs[ADAM], weight_tol=1e-4)
 
 
 def test_in_graph_is_bit_identical_and_handles_a_short_last_run(mnist, tf1_runs):
     # 200 steps at 70 per Session.run: 1 + 70 + 70 + 59, the last run stops at the plan's end.
-    run = graph_style.train_in_graph(mnist, SGD, steps_per_run=70)
+    run = in_graph.train(mnist, SGD, steps_per_run=70)
     ref = tf1_runs[SGD]
     for name in ref.weights:
         assert np.array_equal(run.weights[name], ref.weights[name]), name
@@ -75,14 +88,16 @@ def test_in_graph_is_bit_identical_and_handles_a_short_last_run(mnist, tf1_runs)
 
 def test_in_graph_rejects_a_bad_steps_per_run(mnist):
     with pytest.raises(ValueError, match="steps_per_run must be a positive integer"):
-        graph_style.train_in_graph(mnist, SGD, steps_per_run=0)
+        in_graph.train(mnist, SGD, steps_per_run=0)
 
 
 def test_tutorial_loss_form_matches_in_graph_and_numpy(mnist):
     config = TrainConfig.tutorial(steps=200)
     ref = graph_style.train(mnist, config)
-    assert_matches_tf1(graph_style.train_in_graph(mnist, config), ref)
-    assert_matches_tf1(numpy_floor.train(mnist, config), ref, loss_tol=1e-3)  # summed loss: ~40, float32 sums differ in order
+    assert_matches_tf1(in_graph.train(mnist, config), ref)
+    assert_matches_tf1(
+        numpy_floor.train(mnist, config), ref, loss_tol=1e-3
+    )  # summed loss: ~40, float32 sums differ in order
 
 
 def test_keras_steps_per_execution_times_the_steps_after_its_first_call(mnist):
@@ -110,9 +125,12 @@ def test_idiom_selection_filters_and_rejects_unknown_names():
     assert [(c.idiom.style, c.idiom.name) for c in at_100] == [(i.style, i.name) for i in idioms.IDIOMS]
     assert ("numpy", "floor") not in {(c.idiom.style, c.idiom.name) for c in idioms.select(devices=["gpu"])}
     assert [c.id for c in idioms.select(styles=["function"], idioms=["whole_epoch_xla"])] == [
-        "function-whole_epoch_xla-cpu", "function-whole_epoch_xla-gpu",
-        "function-whole_epoch_xla-cpu-b1000", "function-whole_epoch_xla-gpu-b1000",
-        "function-whole_epoch_xla-cpu-b10000", "function-whole_epoch_xla-gpu-b10000",
+        "function-whole_epoch_xla-cpu",
+        "function-whole_epoch_xla-gpu",
+        "function-whole_epoch_xla-cpu-b1000",
+        "function-whole_epoch_xla-gpu-b1000",
+        "function-whole_epoch_xla-cpu-b10000",
+        "function-whole_epoch_xla-gpu-b10000",
     ]
     with pytest.raises(ValueError, match=r"unknown idiom\(s\) \['whole_epoc'\]"):
         idioms.select(idioms=["whole_epoc"])
@@ -139,11 +157,12 @@ def test_keras_steps_are_timed_to_the_last_batch_not_to_fit_returning(mnist, mon
     from types import SimpleNamespace
 
     ticks = itertools.count()  # a clock that moves one tick per reading: the ms/step counts readings, not time
-    monkeypatch.setattr(keras_style, "time", SimpleNamespace(perf_counter=lambda: float(next(ticks))))
+    monkeypatch.setattr(timing, "time", SimpleNamespace(perf_counter=lambda: float(next(ticks))))
     slow_wind_down = lambda self, logs=None: [next(ticks) for _ in range(10_000)]  # noqa: E731
     monkeypatch.setattr(keras_style.RecordSteps, "on_train_end", slow_wind_down)
     run = keras_style.train(mnist, TrainConfig(steps=20), steps_per_execution=steps_per_execution)
-    # One reading per callback: (20 / spe - 1) ticks between the first call and the last, over the 20 - spe steps after the first call.
+    # One reading per callback: (20 / spe - 1) ticks between the first call and the last,
+    # over the 20 - spe steps after the first call.
     calls_after_first = 20 // steps_per_execution - 1
     assert run.ms_per_step == pytest.approx(calls_after_first * 1e3 / (20 - steps_per_execution))
 
@@ -174,7 +193,60 @@ def test_rebuilding_the_epoch_function_every_run_raises_no_retracing_warning(mni
     config = TrainConfig(steps=2)
     with caplog.at_level(logging.WARNING, logger="tensorflow"):
         for _ in range(7):
-            function_style.train_whole_epoch(mnist, config)
+            whole_epoch.train(mnist, config)
         tf.get_logger().warning("5 out of the last 5 calls to <function user_step> triggered tf.function retracing.")
     messages = [r.getMessage() for r in caplog.records if "retracing" in r.getMessage()]
     assert messages == ["5 out of the last 5 calls to <function user_step> triggered tf.function retracing."]
+
+
+def test_keras_default_idiom_times_keras_default_compile(mnist, tf1_runs, monkeypatch):
+    """The default idiom compiles as `model.compile(optimizer, loss)` does: no metric runs in its timed steps.
+
+    Its per-step losses come from Keras' running mean of the loss, to float32 rounding of its sum."""
+    import keras
+
+    compiled = []
+    real_compile = keras.Model.compile
+
+    def spy(self, *args, **kwargs):
+        compiled.append(kwargs)
+        return real_compile(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "compile", spy)
+    run = idioms.get("keras_fit", "default").train(mnist, SGD)
+    assert [kwargs.get("metrics") for kwargs in compiled] == [None]
+    assert run.extra["batch_loss"] is False
+    assert_matches_tf1(run, tf1_runs[SGD], loss_tol=5e-5)
+    # compare and parity compare runs step by step: the registry's keras_fit style records every step's own loss.
+    compiled.clear()
+    exact = idioms.STYLES["keras_fit"](mnist, SGD.replace(steps=20))
+    assert [len(kwargs["metrics"]) for kwargs in compiled] == [1] and exact.extra["batch_loss"] is True
+
+
+def test_keras_call_losses_undo_the_running_mean():
+    losses = np.array([2.0, 1.0, 0.5, 0.25, 4.0], np.float64)
+    means = np.cumsum(losses) / np.arange(1, 6)
+    np.testing.assert_allclose(keras_style.call_losses(list(means), 5, 1), losses, rtol=1e-6)
+    # Two steps per call, the last call one step: each call's mean.
+    np.testing.assert_allclose(keras_style.call_losses(list(means[[1, 3, 4]]), 5, 2), [1.5, 0.375, 4.0], rtol=1e-6)
+
+
+def test_in_graph_calls_run_one_step_then_steps_per_run():
+    assert in_graph.steps_per_call(200, 70) == [1, 70, 70, 59]
+    assert in_graph.steps_per_call(201, 100) == [1, 100, 100]
+    assert in_graph.steps_per_call(1, 100) == [1]
+
+
+def test_step_clock_times_the_first_call_apart_and_the_finish_inside(monkeypatch):
+    from types import SimpleNamespace
+
+    readings = iter([0.0, 10.0, 10.5, 13.5, 14.0])  # made, loop start, after the first call, after finish, result
+    monkeypatch.setattr(timing, "time", SimpleNamespace(perf_counter=lambda: next(readings)))
+    clock = timing.StepClock()
+    calls = []
+    losses = clock.loop(lambda a, b: calls.append((a, b)) or a + b, [(1, 2), (3, 4), (5, 6), (7, 8)], finish=np.array)
+    assert calls == [(1, 2), (3, 4), (5, 6), (7, 8)] and list(losses) == [3, 7, 11, 15]
+    plan = SimpleNamespace(fingerprint="plan")
+    run = clock.result("s", TrainConfig(steps=4), plan, {}, losses, 0.5, note="x")
+    assert run.extra == {"first_step_ms": 500.0, "first_call_steps": 1, "note": "x"}
+    assert run.ms_per_step == pytest.approx(1000.0) and run.seconds == 14.0 and run.losses.dtype == np.float32

@@ -15,11 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import conftest
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import conftest
 from tfparity.benchmarks import cli, upgrade
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,12 +79,21 @@ def test_converter_reports_no_issue_on_the_tutorial_but_the_audit_finds_two_fail
     conversion, findings = tutorial
     assert conversion.issues == ()  # tf_upgrade_v2's own "Detected 0 issues that require attention"
     tree = ast.parse(conversion.converted)
-    tutorials_import = next(n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module.startswith("tensorflow.examples"))
-    placeholders = sorted(n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "tf.compat.v1.placeholder")
+    tutorials_import = next(
+        n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module.startswith("tensorflow.examples")
+    )
+    placeholders = sorted(
+        n.lineno
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and ast.unparse(n.func) == "tf.compat.v1.placeholder"
+    )
     assert kinds_by_line(findings, "removed-import") == [tutorials_import.lineno]
     eager = kinds_by_line(findings, "eager-conflict")
     assert set(placeholders) <= set(eager), (placeholders, eager)
-    assert {f.symbol for f in findings if f.kind == "eager-conflict"} >= {"tf.compat.v1.placeholder", "tf.compat.v1.Session"}
+    assert {f.symbol for f in findings if f.kind == "eager-conflict"} >= {
+        "tf.compat.v1.placeholder",
+        "tf.compat.v1.Session",
+    }
     assert "Optimizer.minimize(cross_entropy)" in {f.symbol for f in findings if f.kind == "eager-conflict"}
     assert all(f.line and f.fix for f in findings)
     assert upgrade.exit_status(findings) == upgrade.EXIT_FAILS
@@ -93,7 +102,9 @@ def test_converter_reports_no_issue_on_the_tutorial_but_the_audit_finds_two_fail
 def test_every_compat_v1_use_is_counted_as_debt(tutorial, layers):
     for conversion, findings in (tutorial, layers):
         missing = {(f.line, f.symbol) for f in findings if f.kind == "missing-symbol"}
-        expected = [c for c in outer_chains(conversion.converted) if c[1].startswith("tf.compat.v1.") and c not in missing]
+        expected = [
+            c for c in outer_chains(conversion.converted) if c[1].startswith("tf.compat.v1.") and c not in missing
+        ]
         debt = sorted((f.line, f.symbol) for f in findings if f.kind == "compat-v1")
         assert debt == expected
         assert all(f.docs.startswith(upgrade.API_DOCS) for f in findings if f.kind == "compat-v1")
@@ -103,11 +114,15 @@ def test_converted_tutorial_fails_on_eager_conflict_and_the_named_fixes_make_it_
     conversion, findings = tutorial
     # Only the import fixed: what remains is the failure tf_upgrade_v2 does not report.
     import_fixed = tmp_path / "import_fixed.py"
-    import_fixed.write_text(upgrade.apply_fixes(conversion.converted, [f for f in findings if f.kind == "removed-import"]))
+    import_fixed.write_text(
+        upgrade.apply_fixes(conversion.converted, [f for f in findings if f.kind == "removed-import"])
+    )
     proc, line = run_script(import_fixed, tmp_path)
     assert proc.returncode != 0
     assert "RuntimeError: tf.placeholder() is not compatible with eager execution" in proc.stderr, proc.stderr[-2000:]
-    assert line == min(kinds_by_line(findings, "eager-conflict"))  # the line the audit named (the edit kept line numbers)
+    assert line == min(
+        kinds_by_line(findings, "eager-conflict")
+    )  # the line the audit named (the edit kept line numbers)
 
     # Every mechanical fix the audit names: disable_eager_execution() and tfparity's own reader.
     fixed = tmp_path / "fixed.py"
@@ -119,7 +134,9 @@ def test_converted_tutorial_fails_on_eager_conflict_and_the_named_fixes_make_it_
     assert proc.returncode == 0, proc.stderr[-2000:]
     accuracy = float(proc.stdout.split()[-1])
     assert 0.88 <= accuracy <= 0.95, proc.stdout  # the tutorial's "about 92%"
-    assert not any(p.name != "fixed.py" and p.name != "import_fixed.py" for p in tmp_path.iterdir())  # nothing downloaded
+    assert not any(
+        p.name != "fixed.py" and p.name != "import_fixed.py" for p in tmp_path.iterdir()
+    )  # nothing downloaded
 
 
 # --- tf.layers and tf.contrib ------------------------------------------------------------------
@@ -143,7 +160,9 @@ def test_layers_fixture_missing_symbols_are_exactly_those_that_fail_in_a_fresh_i
     conversion, findings = layers
     chains = sorted({c for _, c in outer_chains(conversion.converted)})
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(chains)], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(chains)], env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     fresh = json.loads(proc.stdout.splitlines()[-1])
     failing = {chain for chain, error in fresh.items() if error}
@@ -297,7 +316,9 @@ y = x * scale
 @pytest.mark.parametrize("name", sorted(SNIPPETS))
 def test_static_rules(name):
     code = SNIPPETS[name]
-    expected = sorted((i, m.group(1)) for i, line in enumerate(code.splitlines(), 1) if (m := re.search(r"# expect: (\S+)", line)))
+    expected = sorted(
+        (i, m.group(1)) for i, line in enumerate(code.splitlines(), 1) if (m := re.search(r"# expect: (\S+)", line))
+    )
     found = sorted((f.line, f.kind) for f in upgrade.audit(code) if f.kind != "compat-v1")
     assert found == expected
 
@@ -323,7 +344,10 @@ def test_audit_tables_name_symbols_the_installed_tensorflow_has():
         assert upgrade.resolve_chain(upgrade.Binding("tf", "tensorflow"), tuple(real.split(".")[1:])) is None, name
     for name in upgrade.DEBT_FIXES:
         if not name.startswith(("layers", "nn.rnn_cell")):
-            assert upgrade.resolve_chain(upgrade.Binding("tf.compat.v1", "tensorflow.compat.v1"), tuple(name.split("."))) is None, name
+            assert (
+                upgrade.resolve_chain(upgrade.Binding("tf.compat.v1", "tensorflow.compat.v1"), tuple(name.split(".")))
+                is None
+            ), name
     assert tf.executing_eagerly()  # the audit resolved names without touching eager execution
 
 
@@ -335,21 +359,33 @@ def test_cli_prints_diff_converter_report_and_the_problems_it_misses(capsys, mon
     status = cli.main(["upgrade", "tests/fixtures/mnist_softmax.py"])
     out = capsys.readouterr().out
     assert status == upgrade.EXIT_FAILS
-    assert "-x = tf.placeholder(tf.float32, [None, 784])" in out and "+x = tf.compat.v1.placeholder(tf.float32, [None, 784])" in out
+    assert (
+        "-x = tf.placeholder(tf.float32, [None, 784])" in out
+        and "+x = tf.compat.v1.placeholder(tf.float32, [None, 784])" in out
+    )
     assert "Detected 0 issues that require attention" in out
     assert "removed-import" in out and "eager-conflict" in out and "tf.compat.v1.disable_eager_execution()" in out
 
 
 def test_cli_json_and_markdown(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(REPO)
-    assert cli.main(["upgrade", "tests/fixtures/mnist_softmax.py", "--format", "json", "--report", str(tmp_path / "r.json")]) == 1
+    assert (
+        cli.main(
+            ["upgrade", "tests/fixtures/mnist_softmax.py", "--format", "json", "--report", str(tmp_path / "r.json")]
+        )
+        == 1
+    )
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["converter"]["issues_count"] == 0 and report["exit_status"] == 1
     assert {"removed-import", "eager-conflict", "compat-v1"} <= {f["kind"] for f in report["findings"]}
     assert report["diff"].startswith("--- tests/fixtures/mnist_softmax.py")
     cli.main(["upgrade", "tests/fixtures/mnist_softmax.py", "--format", "markdown"])
     markdown = capsys.readouterr().out
-    assert "```diff" in markdown and re.search(r"^\| line +\| symbol +\| what happens", markdown, re.M) and "](https://www.tensorflow.org/api_docs/python/tf/compat/v1/Session)" in markdown
+    assert (
+        "```diff" in markdown
+        and re.search(r"^\| line +\| symbol +\| what happens", markdown, re.M)
+        and "](https://www.tensorflow.org/api_docs/python/tf/compat/v1/Session)" in markdown
+    )
 
 
 def test_converted_file_is_written_only_when_asked(tmp_path, monkeypatch, tutorial, capsys):
@@ -412,7 +448,9 @@ def test_converter_failure_is_reported_with_an_audit_of_the_source_and_exit_2(ca
     assert "AnnotationError" in report["converter"]["error"]["why"] and report["exit_status"] == upgrade.EXIT_BAD_INPUT
     assert report["audited"] == "unconverted source"
     # The unconverted source still uses tf.placeholder, which TF2 removed: found, with the rename.
-    placeholder = next(i for i, text in enumerate(PASTA_FAILURE.read_text().splitlines(), 1) if "tf.placeholder" in text)
+    placeholder = next(
+        i for i, text in enumerate(PASTA_FAILURE.read_text().splitlines(), 1) if "tf.placeholder" in text
+    )
     missing = [f for f in report["findings"] if f["kind"] == "missing-symbol"]
     assert [(f["line"], f["symbol"]) for f in missing] == [(placeholder, "tf.placeholder")]
     assert "tf.compat.v1.placeholder" in missing[0]["fix"]
@@ -449,8 +487,11 @@ def test_converter_failure_without_a_line_still_names_the_file(capsys, monkeypat
 
 def test_converter_parse_failure_is_read_from_its_log():
     """When pasta.parse raises, tf_upgrade_v2 returns nothing converted and logs the traceback."""
-    log = ["ERROR: Failed to parse.\nTraceback (most recent call last):\n  File \"pasta/base/ast_utils.py\", line 12, in parse\n"
-           "ValueError: source code string cannot contain null bytes, line 7\n"]
+    log = [
+        'ERROR: Failed to parse.\nTraceback (most recent call last):\n  File "pasta/base/ast_utils.py", line 12, '
+        "in parse\n"
+        "ValueError: source code string cannot contain null bytes, line 7\n"
+    ]
     failure = upgrade.failure_in_log(log)
     assert failure == upgrade.ConverterFailure(7, "ValueError: source code string cannot contain null bytes, line 7")
 
@@ -485,15 +526,23 @@ def test_text_tables_never_cut_a_name(tutorial, layers):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.from_regex(r"[A-Za-z_]\w{0,12}(\.[A-Za-z_]\w{0,12}){0,4}[,;:]?", fullmatch=True), min_size=1, max_size=12),
-       st.integers(8, 40))
+@given(
+    st.lists(
+        st.from_regex(r"[A-Za-z_]\w{0,12}(\.[A-Za-z_]\w{0,12}){0,4}[,;:]?", fullmatch=True), min_size=1, max_size=12
+    ),
+    st.integers(8, 40),
+)
 def test_wrap_keeps_every_name_whole_and_lines_short(words, width):
     text = " ".join(words)
     wrapped = upgrade.wrap(text, width).split("\n")
     names = [n for w in words for n in re.findall(r"\w+", w)]
     assert sorted(n for line in wrapped for n in re.findall(r"\w+", line)) == sorted(names)  # none cut, none lost
     for line in wrapped:  # over width only when one piece (a name and its dot) cannot be broken
-        assert len(line) <= width or re.fullmatch(r"\S+", line) and all(len(p) > width for p in re.findall(r"[^./]*[./]?", line) if p)
+        assert (
+            len(line) <= width
+            or re.fullmatch(r"\S+", line)
+            and all(len(p) > width for p in re.findall(r"[^./]*[./]?", line) if p)
+        )
 
 
 def test_findings_are_grouped_by_cause(tutorial, capsys, monkeypatch):
@@ -517,19 +566,38 @@ def test_findings_are_grouped_by_cause(tutorial, capsys, monkeypatch):
 
 
 def test_readme_example_is_current(monkeypatch):
-    """README.md between <!-- upgrade:begin --> and <!-- upgrade:end --> holds
-    `tfparity upgrade tests/fixtures/mnist_softmax.py --format markdown`, run from the repository root."""
-    readme = (REPO / "README.md").read_text()
-    match = re.search(r"<!-- upgrade:begin -->\n(.*?)<!-- upgrade:end -->", readme, re.S)
-    assert match, "README.md lacks the <!-- upgrade:begin --> / <!-- upgrade:end --> markers"
+    """docs/upgrade.md between <!-- upgrade:begin --> and <!-- upgrade:end --> holds
+    `tfparity upgrade tests/fixtures/mnist_softmax.py --format markdown`, run from the repository root;
+    the README's excerpt (between <!-- upgrade-excerpt:begin/end -->) holds lines of the default (text) output."""
+    doc = (REPO / "docs" / "upgrade.md").read_text(encoding="utf-8")
+    command = "tfparity upgrade tests/fixtures/mnist_softmax.py"
+    match = re.search(r"<!-- upgrade:begin -->\n(.*?)<!-- upgrade:end -->", doc, re.S)
+    assert match, (
+        f"docs/upgrade.md lacks the <!-- upgrade:begin/end --> markers: paste `{command} --format markdown` there"
+    )
     monkeypatch.chdir(REPO)
     path = "tests/fixtures/mnist_softmax.py"
     conversion = upgrade.convert(upgrade.read_script(path), path)
-    current = upgrade.render(conversion, upgrade.audit(conversion.converted), "markdown")
+    findings = upgrade.audit(conversion.converted)
     stated = re.search(r"TensorFlow (\S+), Keras (\S+)", match.group(1))
     if stated and stated.groups() != (upgrade.tf_version(), upgrade.keras_version()):
-        pytest.skip(f"README's example was made with TensorFlow {stated.group(1)}, Keras {stated.group(2)}; installed differ")
-    assert match.group(1).strip() == current.strip(), (
-        "README's upgrade example is stale: run `tfparity upgrade tests/fixtures/mnist_softmax.py --format markdown` "
+        pytest.skip(
+            f"docs/upgrade.md's example was made with TensorFlow {stated.group(1)}, Keras {stated.group(2)}: "
+            "the installed versions differ"
+        )
+    assert match.group(1).strip() == upgrade.render(conversion, findings, "markdown").strip(), (
+        f"docs/upgrade.md's upgrade example is stale: run `{command} --format markdown` "
         "from the repository root and paste its output between the markers"
     )
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    excerpt = re.search(
+        r"<!-- upgrade-excerpt:begin -->\n```text\n(.*?)```\n<!-- upgrade-excerpt:end -->", readme, re.S
+    )
+    assert excerpt, (
+        "README.md lacks the <!-- upgrade-excerpt:begin --> / <!-- upgrade-excerpt:end --> markers around a text block"
+    )
+    printed = upgrade.render(conversion, findings, "table").splitlines()
+    for line in excerpt.group(1).splitlines():
+        assert line == "..." or line in printed, (
+            f"README's upgrade excerpt is stale: {line!r} is not a line of `{command}`; copy the lines from its output"
+        )

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from test_upgrade import FIXTURES, run_script
 
 from tfparity.benchmarks import upgrade, upgrade_tables
-from test_upgrade import FIXTURES, run_script
 
 # name -> (fixture, which of the audit's fixes to apply: none, only the eager switch, all)
 RUNS = {
@@ -66,7 +66,7 @@ def runs(tmp_path_factory) -> dict[str, Run]:
         (folder / "script.py").write_text(script_text(fixture, fixes))
         scripts[name] = folder
     with ThreadPoolExecutor(max_workers=2) as pool:  # CI has two cores
-        done = dict(zip(scripts, pool.map(lambda f: run_script(f / "script.py", f), scripts.values())))
+        done = dict(zip(scripts, pool.map(lambda f: run_script(f / "script.py", f), scripts.values()), strict=True))
     results = {}
     for name, folder in scripts.items():
         text = (folder / "script.py").read_text()
@@ -76,7 +76,9 @@ def runs(tmp_path_factory) -> dict[str, Run]:
 
 def call_lines(code: str, *callees: str) -> list[int]:
     """Lines of the calls of `callees` (as written), found without the audit."""
-    return sorted(n.lineno for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call) and ast.unparse(n.func) in callees)
+    return sorted(
+        n.lineno for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call) and ast.unparse(n.func) in callees
+    )
 
 
 def first_fatal(findings: list) -> upgrade.Finding:
@@ -85,8 +87,11 @@ def first_fatal(findings: list) -> upgrade.Finding:
 
 def raised(problem: str) -> str:
     """The exception part of a finding's problem: `Type: message`, for comparing with stderr."""
-    start = min(problem.find(t) for t in ("RuntimeError", "ValueError", "TBNotInstalledError", "NotImplementedError")
-                if t in problem)
+    start = min(
+        problem.find(t)
+        for t in ("RuntimeError", "ValueError", "TBNotInstalledError", "NotImplementedError")
+        if t in problem
+    )
     return problem[start:].split(" (")[0].rstrip(".")
 
 
@@ -167,8 +172,13 @@ def test_device_function_fails_at_tf_device_and_tf_compat_v1_device_runs(runs):
 
 def test_queue_input_is_flagged_at_each_producer_and_batcher(runs):
     run = runs["queues_converted"]
-    queues = call_lines(run.text, *(f"tf.compat.v1.train.{name}" for name in
-                                    ("slice_input_producer", "string_input_producer", "batch", "shuffle_batch")))
+    queues = call_lines(
+        run.text,
+        *(
+            f"tf.compat.v1.train.{name}"
+            for name in ("slice_input_producer", "string_input_producer", "batch", "shuffle_batch")
+        ),
+    )
     assert len(queues) == 4
     eager = {f.line: f for f in run.findings if f.kind == "eager-conflict"}
     assert set(queues) <= set(eager)
@@ -205,15 +215,29 @@ def test_eager_tensor_captured_by_graph_code(runs):
 
 # table key -> statements that reach it with eager execution on (the last one turns it off)
 PROBES = {
-    **{f"tf.compat.v1.train.{name}": f"tf.compat.v1.train.{name}({args})" for name, args in {
-        "slice_input_producer": "[tf.constant([1, 2])]", "string_input_producer": "['a.tfrecord']",
-        "range_input_producer": "3", "input_producer": "tf.constant([1, 2])", "batch": "[tf.constant(1)], 2",
-        "shuffle_batch": "[tf.constant(1)], 2, 10, 2", "batch_join": "[[tf.constant(1)]], 2",
-        "shuffle_batch_join": "[[tf.constant(1)]], 2, 10, 2", "maybe_batch": "[tf.constant(1)], True, 2",
-    }.items()},
-    **{f"tf.compat.v1.{name}": f"tf.compat.v1.{name}({args})" for name, args in {
-        "WholeFileReader": "", "TFRecordReader": "", "TextLineReader": "", "FixedLengthRecordReader": "4",
-    }.items()},
+    **{
+        f"tf.compat.v1.train.{name}": f"tf.compat.v1.train.{name}({args})"
+        for name, args in {
+            "slice_input_producer": "[tf.constant([1, 2])]",
+            "string_input_producer": "['a.tfrecord']",
+            "range_input_producer": "3",
+            "input_producer": "tf.constant([1, 2])",
+            "batch": "[tf.constant(1)], 2",
+            "shuffle_batch": "[tf.constant(1)], 2, 10, 2",
+            "batch_join": "[[tf.constant(1)]], 2",
+            "shuffle_batch_join": "[[tf.constant(1)]], 2, 10, 2",
+            "maybe_batch": "[tf.constant(1)], True, 2",
+        }.items()
+    },
+    **{
+        f"tf.compat.v1.{name}": f"tf.compat.v1.{name}({args})"
+        for name, args in {
+            "WholeFileReader": "",
+            "TFRecordReader": "",
+            "TextLineReader": "",
+            "FixedLengthRecordReader": "4",
+        }.items()
+    },
     "tf.compat.v1.device(function)": "with tf.compat.v1.device(lambda op: '/cpu:0'): pass",
     "DEVICE_RAISES": "with tf.device(lambda op: '/cpu:0'): pass",
     "SESSION_RUN_RAISES": "tf.compat.v1.Session().run(tf.constant(1.0))",
@@ -237,18 +261,28 @@ print(json.dumps(out))
 
 def expected_messages() -> dict[str, str]:
     tables = upgrade_tables
-    new_graph_only = {k: v[0] for k, v in tables.GRAPH_ONLY.items()
-                      if tables.QUEUES_EAGER in v[0] or tables.READERS_EAGER in v[0] or k.endswith("(function)")}
-    return {**new_graph_only, "DEVICE_RAISES": tables.DEVICE_RAISES, "SESSION_RUN_RAISES": tables.SESSION_RUN_RAISES,
-            "EVAL_RAISES": tables.EVAL_RAISES, "TB_MISSING": tables.TB_MISSING.format(op="scalar"),
-            "CAPTURE_RAISES": tables.CAPTURE_RAISES.replace("<op input>: ", "")}
+    new_graph_only = {
+        k: v[0]
+        for k, v in tables.GRAPH_ONLY.items()
+        if tables.QUEUES_EAGER in v[0] or tables.READERS_EAGER in v[0] or k.endswith("(function)")
+    }
+    return {
+        **new_graph_only,
+        "DEVICE_RAISES": tables.DEVICE_RAISES,
+        "SESSION_RUN_RAISES": tables.SESSION_RUN_RAISES,
+        "EVAL_RAISES": tables.EVAL_RAISES,
+        "TB_MISSING": tables.TB_MISSING.format(op="scalar"),
+        "CAPTURE_RAISES": tables.CAPTURE_RAISES.replace("<op input>: ", ""),
+    }
 
 
 def test_messages_are_what_tensorflow_raises():
     expected = expected_messages()
     assert set(expected) == set(PROBES)  # a new table entry needs its probe
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(PROBES)], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(PROBES)], env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = json.loads(proc.stdout.splitlines()[-1])
     if upgrade.tensorboard_installed():  # then tf.summary.scalar raises nothing: the message says so

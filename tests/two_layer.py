@@ -24,10 +24,14 @@ def build_tf1(optimizer: str = "sgd", learning_rate: float = 0.1, features: int 
     x = tf.compat.v1.placeholder(tf.float32, [None, features], name="x")
     y = tf.compat.v1.placeholder(tf.float32, [None, NUM_CLASSES], name="y")
     with tf.compat.v1.variable_scope("hidden"):
-        w1 = tf.compat.v1.get_variable("kernel", [features, HIDDEN], initializer=keras.initializers.GlorotUniform(seed=1))
+        w1 = tf.compat.v1.get_variable(
+            "kernel", [features, HIDDEN], initializer=keras.initializers.GlorotUniform(seed=1)
+        )
         b1 = tf.compat.v1.get_variable("bias", [HIDDEN], initializer=tf.compat.v1.zeros_initializer())
     with tf.compat.v1.variable_scope("logits"):
-        w2 = tf.compat.v1.get_variable("kernel", [HIDDEN, NUM_CLASSES], initializer=keras.initializers.GlorotUniform(seed=2))
+        w2 = tf.compat.v1.get_variable(
+            "kernel", [HIDDEN, NUM_CLASSES], initializer=keras.initializers.GlorotUniform(seed=2)
+        )
         b2 = tf.compat.v1.get_variable("bias", [NUM_CLASSES], initializer=tf.compat.v1.zeros_initializer())
     logits = tf.matmul(tf.nn.relu(tf.matmul(x, w1) + b1), w2) + b2
     loss = tf.reduce_mean(tf.compat.v1.nn.softmax_cross_entropy_with_logits_v2(labels=y, logits=logits))
@@ -46,26 +50,35 @@ class TransposedDense(keras.layers.Layer):
         self.units, self.kernel_initializer = units, kernel_initializer
 
     def build(self, input_shape):
-        self.kernel = self.add_weight(shape=(self.units, input_shape[-1]), initializer=self.kernel_initializer, name="kernel")
+        self.kernel = self.add_weight(
+            shape=(self.units, input_shape[-1]), initializer=self.kernel_initializer, name="kernel"
+        )
         self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
 
     def call(self, inputs):
         return tf.nn.relu(tf.matmul(inputs, self.kernel, transpose_b=True) + self.bias)
 
 
-def make_keras(optimizer: str = "sgd", learning_rate: float = 0.1, features: int = 784, bug: str | None = None) -> keras.Model:
+def make_keras(
+    optimizer: str = "sgd", learning_rate: float = 0.1, features: int = 784, bug: str | None = None
+) -> keras.Model:
     if bug is not None and bug not in BUGS:
         raise ValueError(f"unknown bug {bug!r}; choose from {BUGS}")
-    hidden_init = keras.initializers.HeNormal(seed=1) if bug == "wrong_initializer" else keras.initializers.GlorotUniform(seed=1)
+    hidden_init = (
+        keras.initializers.HeNormal(seed=1) if bug == "wrong_initializer" else keras.initializers.GlorotUniform(seed=1)
+    )
     if bug == "transposed_kernel":
         hidden = TransposedDense(HIDDEN, hidden_init, name="hidden")
     else:
         hidden = keras.layers.Dense(HIDDEN, activation="relu", kernel_initializer=hidden_init, name="hidden")
-    model = keras.Sequential([
-        keras.Input((features,)),
-        hidden,
-        keras.layers.Dense(NUM_CLASSES, kernel_initializer=keras.initializers.GlorotUniform(seed=2), name="logits"),
-    ], name="two_layer")
+    model = keras.Sequential(
+        [
+            keras.Input((features,)),
+            hidden,
+            keras.layers.Dense(NUM_CLASSES, kernel_initializer=keras.initializers.GlorotUniform(seed=2), name="logits"),
+        ],
+        name="two_layer",
+    )
     if optimizer == "adam":  # Keras' Adam defaults epsilon to 1e-7: state TF1's 1e-8
         opt = keras.optimizers.Adam(learning_rate, epsilon=1e-7 if bug == "adam_epsilon" else 1e-8)
     else:
@@ -82,6 +95,9 @@ def keras_names(name: str) -> str:
 
 def sides(optimizer: str = "sgd", learning_rate: float = 0.1, bug: str | None = None, features: int = 784):
     tf1 = parity.TF1GraphSide(lambda: build_tf1(optimizer, learning_rate, features), name="tf1")
-    tf2 = parity.TF2Side(lambda: make_keras(optimizer, learning_rate, features, bug), name=f"keras{'+' + bug if bug else ''}",
-                         name_map=keras_names)
+    tf2 = parity.TF2Side(
+        lambda: make_keras(optimizer, learning_rate, features, bug),
+        name=f"keras{'+' + bug if bug else ''}",
+        name_map=keras_names,
+    )
     return tf1, tf2

@@ -8,13 +8,20 @@ the variables initializer disappears (variables hold their value when created), 
 
 from __future__ import annotations
 
-import time
-
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfparity.compat import Datasets, RunResult, TrainConfig, initial_weights, iterate_batches, make_batch_plan, step_timing, tf_device_name
+from tfparity.compat import (
+    Datasets,
+    RunResult,
+    TrainConfig,
+    initial_weights,
+    iterate_batches,
+    make_batch_plan,
+    tf_device_name,
+)
+from tfparity.compat.timing import StepClock
 
 STYLE = "eager"
 
@@ -47,6 +54,7 @@ def loss_fn(logits: tf.Tensor, labels: tf.Tensor, form: str) -> tf.Tensor:
 
 # %% stage: optimizer
 def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
+    """Keras' optimizers with TF1's hyperparameters spelled out (Keras' Adam epsilon is 1e-7, TF1's 1e-8)."""
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(config.learning_rate)
     return keras.optimizers.Adam(
@@ -55,39 +63,32 @@ def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
 
 
 # %% stage: train step
-def train_step(params: dict[str, tf.Variable], optimizer: keras.optimizers.Optimizer, images, labels, loss_form: str) -> tf.Tensor:
+def train_step(
+    params: dict[str, tf.Variable], optimizer: keras.optimizers.Optimizer, images, labels, loss_form: str
+) -> tf.Tensor:
     """One update: record the forward pass on a tape, differentiate, apply."""
     with tf.GradientTape() as tape:
         loss = loss_fn(forward(params, images), labels, loss_form)
     variables = list(params.values())
     grads = tape.gradient(loss, variables)
-    optimizer.apply_gradients(zip(grads, variables))
+    optimizer.apply_gradients(zip(grads, variables, strict=True))
     return loss
 
 
 # %% stage: loop
 def train(data: Datasets, config: TrainConfig) -> RunResult:
-    t_begin = time.perf_counter()
+    clock = StepClock()
     with tf.device(tf_device_name(config.device)):
         plan, batches = make_inputs(data, config)
         params = build_model(initial_weights(config))
         optimizer = make_optimizer(config)
-        losses = []
-        t_start = t_first = time.perf_counter()
-        for step, (batch_xs, batch_ys) in enumerate(batches):
-            losses.append(train_step(params, optimizer, batch_xs, batch_ys, config.loss))
-            if step == 0:
-                t_first = time.perf_counter()
-        losses = tf.stack(losses).numpy()  # one device-to-host copy, not one per step
-        t_end = time.perf_counter()
+        losses = clock.loop(
+            lambda xs, ys: train_step(params, optimizer, xs, ys, config.loss),
+            batches,
+            finish=lambda losses: tf.stack(losses).numpy(),  # one device-to-host copy, not one per step
+        )
         test_accuracy = evaluate(params, data.test.images, data.test.one_hot)
-    first_ms, ms_per_step = step_timing(t_start, t_first, t_end, config.steps)
-    return RunResult(
-        style=STYLE, config=config, weights={k: v.numpy() for k, v in params.items()}, losses=losses,
-        test_accuracy=test_accuracy, steps=config.steps, seconds=time.perf_counter() - t_begin,
-        ms_per_step=ms_per_step, plan_fingerprint=plan.fingerprint, device=config.device,
-        extra={"first_step_ms": first_ms},
-    )
+    return clock.result(STYLE, config, plan, {k: v.numpy() for k, v in params.items()}, losses, test_accuracy)
 
 
 # %% stage: evaluate

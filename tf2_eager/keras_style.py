@@ -4,19 +4,28 @@ The same softmax regression as a one-layer `Sequential` model. What changes from
 GradientTape styles: the loop, the step and the gradient bookkeeping move inside `fit`; the
 data arrives as a `tf.data.Dataset` built from the shared batch plan (no `shuffle`, so that
 `fit` sees the same batches in the same order as the other styles); the loss becomes a
-Keras loss object. `steps_per_execution` runs several steps per call into the compiled
-train function, Keras' answer to its per-step dispatch cost.
+Keras loss object. `compile` keeps Keras' defaults, the loss alone: accuracy is measured apart,
+on the test set, so that no metric runs in the timed steps. `steps_per_execution` runs several
+steps per call into the compiled train function, Keras' answer to its per-step dispatch cost.
 """
 
 from __future__ import annotations
-
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfparity.compat import BatchPlan, Datasets, RunResult, TrainConfig, initial_weights, make_batch_plan, step_timing, tf_device_name
+from tfparity.compat import (
+    BatchPlan,
+    Datasets,
+    RunResult,
+    TrainConfig,
+    initial_weights,
+    make_batch_plan,
+    tf_device_name,
+)
+from tfparity.compat.timing import StepClock
+from tfparity.tf2_eager import eager_style
 
 STYLE = "keras_fit"
 
@@ -31,7 +40,9 @@ def make_inputs(data: Datasets, config: TrainConfig):
 def planned_dataset(plan: BatchPlan, images: np.ndarray, labels: np.ndarray) -> tf.data.Dataset:
     """`(images[idx], labels[idx])` for each step's `idx` of the plan, in order."""
     images, labels = tf.constant(images), tf.constant(labels)
-    dataset = tf.data.Dataset.from_tensor_slices(plan.indices).map(lambda idx: (tf.gather(images, idx), tf.gather(labels, idx)))
+    dataset = tf.data.Dataset.from_tensor_slices(plan.indices).map(
+        lambda idx: (tf.gather(images, idx), tf.gather(labels, idx))
+    )
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -65,11 +76,17 @@ class TutorialCrossEntropy(keras.losses.Loss):
 def loss_fn(form: str) -> keras.losses.Loss:
     if form == "tutorial":
         return TutorialCrossEntropy()
-    return keras.losses.CategoricalCrossentropy(from_logits=True, reduction="sum_over_batch_size" if form == "mean" else "sum")
+    return keras.losses.CategoricalCrossentropy(
+        from_logits=True, reduction="sum_over_batch_size" if form == "mean" else "sum"
+    )
 
 
 class BatchLoss(keras.metrics.Metric):
-    """The loss of the latest batch. Keras' own `loss` log is a running mean over the epoch."""
+    """The loss of the latest batch, for comparing runs step by step (`compare`, `parity`).
+
+    Keras' own `loss` log is a running mean over the epoch; this metric computes the loss once
+    more in every step, which is why the benchmarks leave it out.
+    """
 
     def __init__(self, loss: keras.losses.Loss, name: str = "batch_loss"):
         super().__init__(name=name)
@@ -84,28 +101,24 @@ class BatchLoss(keras.metrics.Metric):
 
 
 # %% stage: optimizer
-def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(config.learning_rate)
-    return keras.optimizers.Adam(
-        config.learning_rate, beta_1=config.adam_beta1, beta_2=config.adam_beta2, epsilon=config.adam_epsilon
-    )
+make_optimizer = eager_style.make_optimizer  # unchanged: Keras' optimizers, TF1's hyperparameters
 
 
 # %% stage: train step
-def compile_model(model: keras.Model, config: TrainConfig, steps_per_execution: int = 1) -> None:
-    """`compile` writes the train step: forward, loss, gradients, update, metrics."""
+def compile_model(
+    model: keras.Model, config: TrainConfig, steps_per_execution: int = 1, *, batch_loss: bool = False
+) -> None:
+    """`compile` writes the train step: forward, loss, gradients, update, and the loss's running mean.
+
+    Keras' default compile, the loss alone, unless `batch_loss` adds the BatchLoss metric.
+    """
     loss = loss_fn(config.loss)
-    model.compile(
-        optimizer=make_optimizer(config),
-        loss=loss,
-        metrics=[BatchLoss(loss), keras.metrics.CategoricalAccuracy(name="accuracy")],
-        steps_per_execution=steps_per_execution,
-    )
+    metrics = [BatchLoss(loss)] if batch_loss else None
+    model.compile(optimizer=make_optimizer(config), loss=loss, metrics=metrics, steps_per_execution=steps_per_execution)
 
 
 class RecordSteps(keras.callbacks.Callback):
-    """Per-batch losses, and the clock after the first batch (which carries the tracing) and the last.
+    """Each call's logged loss, and the clock after each call: the first carries the tracing.
 
     The steps end at the last batch, not when `fit` returns: `fit`'s own wind-down after the
     last batch took 0.6 to 0.7 s in about one run in five here (CPU, Keras 3.15), which spread
@@ -113,46 +126,50 @@ class RecordSteps(keras.callbacks.Callback):
     the tracing: it counts in the run's wall time, not in the steady-state step.
     """
 
-    def __init__(self):
+    def __init__(self, clock: StepClock, log: str):
         super().__init__()
-        self.losses: list = []
-        self.t_first: float | None = None
-        self.t_last: float | None = None
+        self.clock, self.log = clock, log
+        self.logged: list[float] = []
 
     def on_train_batch_end(self, batch, logs=None):
-        self.losses.append(logs["batch_loss"])
-        self.t_last = time.perf_counter()
-        if self.t_first is None:
-            self.t_first = self.t_last
+        self.logged.append(logs[self.log])
+        self.clock.mark_call()
 
 
 # %% stage: loop
-def train(data: Datasets, config: TrainConfig, *, steps_per_execution: int = 1) -> RunResult:
-    """`fit` over the planned batches. With `steps_per_execution > 1` callbacks fire once per
-    execution, so `losses` then holds one loss every `steps_per_execution` steps."""
-    t_begin = time.perf_counter()
+def call_losses(running_means: list[float], steps: int, steps_per_execution: int) -> np.ndarray:
+    """Each call's mean loss, from Keras' running mean of the loss after each call.
+
+    The running mean is all that Keras' default compile logs. Undone in float64, it gives each
+    step's loss (each call's mean, with `steps_per_execution > 1`) to about 1e-5: the float32
+    rounding of Keras' running sum.
+    """
+    done = np.minimum(np.arange(1, len(running_means) + 1) * steps_per_execution, steps)  # steps done after each call
+    totals = np.asarray(running_means, np.float64) * done
+    return (np.diff(totals, prepend=0.0) / np.diff(done, prepend=0)).astype(np.float32)
+
+
+def train(data: Datasets, config: TrainConfig, *, steps_per_execution: int = 1, batch_loss: bool = False) -> RunResult:
+    """`fit` over the planned batches; `losses` holds one loss per call (of `steps_per_execution` steps):
+    its mean, from Keras' running mean, or with `batch_loss` its last batch's own loss (exact)."""
+    clock = StepClock()
     with tf.device(tf_device_name(config.device)):
         plan, dataset = make_inputs(data, config)
         model = build_model(initial_weights(config), config.loss)
-        compile_model(model, config, steps_per_execution)
-        record = RecordSteps()
-        t_start = time.perf_counter()
+        compile_model(model, config, steps_per_execution, batch_loss=batch_loss)
+        record = RecordSteps(clock, "batch_loss" if batch_loss else "loss")
+        clock.mark_start()
         model.fit(dataset, epochs=1, steps_per_epoch=config.steps, callbacks=[record], shuffle=False, verbose=0)
-        t_end = time.perf_counter()
         test_accuracy = evaluate(model, data.test.images, data.test.one_hot)
-    # The first callback fires after the first execution: `steps_per_execution` steps, not one.
-    # step_timing divides the rest by (its steps - 1): give it the steps that ran after that call.
-    first_call_steps = min(steps_per_execution, config.steps)
-    first_ms, ms_per_step = step_timing(t_start, record.t_first or t_end, record.t_last or t_end, config.steps - first_call_steps + 1)
+    losses = record.logged if batch_loss else call_losses(record.logged, config.steps, steps_per_execution)
     weights = {WEIGHT_NAMES[w.path.split("/")[-1]]: w.numpy() for w in model.trainable_weights}
-    return RunResult(
-        style=STYLE, config=config, weights=weights, losses=np.asarray(record.losses, dtype=np.float32),
-        test_accuracy=test_accuracy, steps=config.steps, seconds=time.perf_counter() - t_begin,
-        ms_per_step=ms_per_step, plan_fingerprint=plan.fingerprint, device=config.device,
-        extra={"first_step_ms": first_ms, "first_call_steps": first_call_steps, "steps_per_execution": steps_per_execution},
-    )
+    extra = {"first_call_steps": min(steps_per_execution, config.steps), "steps_per_execution": steps_per_execution}
+    return clock.result(STYLE, config, plan, weights, losses, test_accuracy, **extra, batch_loss=batch_loss)
 
 
 # %% stage: evaluate
 def evaluate(model: keras.Model, images, labels) -> float:
-    return float(model.evaluate(images, labels, batch_size=len(images), verbose=0, return_dict=True)["accuracy"])
+    """Test accuracy, measured apart from training: compile() gave the model no accuracy metric."""
+    accuracy = keras.metrics.CategoricalAccuracy()
+    accuracy.update_state(labels, model(images, training=False))
+    return float(accuracy.result())

@@ -8,9 +8,18 @@ pitfalls` runs them (benchmarks/pitfalls/command.py).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
-from tfparity.benchmarks.pitfalls import data_order, eager_mode, initializers, keras3, losses, optimizers, performance, sensitivity
+from tfparity.benchmarks.pitfalls import (
+    data_order,
+    eager_mode,
+    initializers,
+    keras3,
+    losses,
+    optimizers,
+    performance,
+    sensitivity,
+)
 from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
 
 CATALOGUE: tuple[Pitfall, ...] = (

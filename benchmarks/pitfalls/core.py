@@ -11,9 +11,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tfparity.compat import Datasets
 
@@ -78,7 +79,10 @@ def run_child(module: str, args: list[str], *, env: dict[str, str] | None = None
         else:
             child_env.pop(name, None)
     proc = subprocess.run(
-        [sys.executable, "-m", module, *args], capture_output=True, text=True, env=child_env,
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        env=child_env,
         timeout=CHILD_TIMEOUT_S,
     )
     lines = proc.stdout.strip().splitlines()

@@ -23,8 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall, data_arg, load_child_data, print_child_result, run_child
+from tfparity.benchmarks.pitfalls.core import (
+    DataLoader,
+    Measurement,
+    Pitfall,
+    data_arg,
+    load_child_data,
+    print_child_result,
+    run_child,
+)
 from tfparity.compat import TrainConfig
+from tfparity.compat.api_map import mapping_for
 
 CHILD_STEPS = 100
 PIP_TIMEOUT_S = 180
@@ -55,9 +64,21 @@ def ensure_tf_keras() -> tuple[Path | None, str]:
     staging = Path(tempfile.mkdtemp(prefix=".tf_keras-", dir=target.parent))
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check",
-             "--target", str(staging), tf_keras_requirement()],
-            capture_output=True, text=True, timeout=PIP_TIMEOUT_S,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "--target",
+                str(staging),
+                tf_keras_requirement(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=PIP_TIMEOUT_S,
         )
         if proc.returncode != 0 or not (staging / "tf_keras").is_dir():
             reason = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -86,10 +107,18 @@ def child(data_path: str, steps: int, weights_out: str) -> dict:
         with graph.as_default():
             x, y_ = graph_style.make_inputs()
             logits = tf.compat.v1.layers.dense(
-                x, 10, kernel_initializer=tf.compat.v1.constant_initializer(init["W"]),
-                bias_initializer=tf.compat.v1.constant_initializer(init["b"]), name="dense")
+                x,
+                10,
+                kernel_initializer=tf.compat.v1.constant_initializer(init["W"]),
+                bias_initializer=tf.compat.v1.constant_initializer(init["b"]),
+                name="dense",
+            )
     except Exception as exc:  # the failure is the measurement
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:200], "tf_keras": getattr(tf.keras, "__name__", "")}
+        return {
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:200],
+            "tf_keras": getattr(tf.keras, "__name__", ""),
+        }
     with graph.as_default():
         loss = graph_style.loss_fn(logits, y_, config.loss)
         train_op = graph_style.make_optimizer(config).minimize(loss)
@@ -126,25 +155,42 @@ def measure_keras3(data: DataLoader) -> Measurement:
             not_measured["tf_keras"] = why
         else:
             numbers["tf_keras_dir"] = str(folder)
-            numbers["tf_keras_without_flag"] = run_child(__name__, args, env={"TF_USE_LEGACY_KERAS": "", "PYTHONPATH": str(folder)})
-            numbers["tf_keras_with_flag"] = run_child(__name__, args, env={"TF_USE_LEGACY_KERAS": "1", "PYTHONPATH": str(folder)})
+            numbers["tf_keras_without_flag"] = run_child(
+                __name__, args, env={"TF_USE_LEGACY_KERAS": "", "PYTHONPATH": str(folder)}
+            )
+            numbers["tf_keras_with_flag"] = run_child(
+                __name__, args, env={"TF_USE_LEGACY_KERAS": "1", "PYTHONPATH": str(folder)}
+            )
             if numbers["tf_keras_with_flag"]["ok"]:
                 with np.load(args[2]) as legacy:
                     numbers["max_abs_dw_tf_keras_vs_tf1"] = max(max_abs_diff(reference.weights, dict(legacy)).values())
     checks = {
         "plain TF 2.16+: tf.compat.v1.layers.dense raises 'not available with Keras 3'": (
-            not numbers["plain"]["ok"] and "not available with Keras 3" in numbers["plain"]["error"]),
-        "rewrite: keras.layers.Dense trains to the TF1 weights (max |dW| <= 1e-5)": numbers["max_abs_dw_rewrite_vs_tf1"] <= 1e-5,
+            not numbers["plain"]["ok"] and "not available with Keras 3" in numbers["plain"]["error"]
+        ),
+        "rewrite: keras.layers.Dense trains to the TF1 weights (max |dW| <= 1e-5)": numbers["max_abs_dw_rewrite_vs_tf1"]
+        <= 1e-5,
     }
     if "tf_keras_with_flag" in numbers:
-        checks["tf_keras alone is not enough: without TF_USE_LEGACY_KERAS=1 it still raises"] = not numbers["tf_keras_without_flag"]["ok"]
+        checks["tf_keras alone is not enough: without TF_USE_LEGACY_KERAS=1 it still raises"] = not numbers[
+            "tf_keras_without_flag"
+        ]["ok"]
         checks["tf_keras + TF_USE_LEGACY_KERAS=1: the dense line trains to the TF1 weights (max |dW| <= 1e-5)"] = (
-            numbers["tf_keras_with_flag"]["ok"] and numbers["max_abs_dw_tf_keras_vs_tf1"] <= 1e-5)
-    legacy = (f"tf_keras + TF_USE_LEGACY_KERAS=1: max |dW| {numbers['max_abs_dw_tf_keras_vs_tf1']:.1e}"
-              if "max_abs_dw_tf_keras_vs_tf1" in numbers else "tf_keras: not measured here")
+            numbers["tf_keras_with_flag"]["ok"] and numbers["max_abs_dw_tf_keras_vs_tf1"] <= 1e-5
+        )
+    legacy = (
+        f"tf_keras + TF_USE_LEGACY_KERAS=1: max |dW| {numbers['max_abs_dw_tf_keras_vs_tf1']:.1e}"
+        if "max_abs_dw_tf_keras_vs_tf1" in numbers
+        else "tf_keras: not measured here"
+    )
     return Measurement(
-        effect=f"plain: {numbers['plain'].get('error', 'no error')}; rewrite max |dW| {numbers['max_abs_dw_rewrite_vs_tf1']:.1e}; {legacy}",
-        checks=checks, numbers=numbers, not_measured=not_measured,
+        effect=(
+            f"plain: {numbers['plain'].get('error', 'no error')}; rewrite max |dW| "
+            f"{numbers['max_abs_dw_rewrite_vs_tf1']:.1e}; {legacy}"
+        ),
+        checks=checks,
+        numbers=numbers,
+        not_measured=not_measured,
     )
 
 
@@ -153,8 +199,14 @@ KERAS3_V1_LAYERS = Pitfall(
     title="Keras 3: tf.compat.v1.layers.dense raises on TensorFlow 2.16+",
     tf1="y = tf.layers.dense(x, 10)",
     tf2="y = tf.compat.v1.layers.dense(x, 10)  # what tf_upgrade_v2 writes",
-    differs="tf.compat.v1.layers is built on Keras 2; with Keras 3 (the default since TF 2.16) it raises AttributeError '`dense` is not available with Keras 3'",
-    fix="rewrite with keras.layers.Dense(10), or pip install tf_keras (same version as TF) and set TF_USE_LEGACY_KERAS=1 before TF is imported: both are needed",
+    differs=(
+        "tf.compat.v1.layers is built on Keras 2; with Keras 3 (the default since TF 2.16) it raises "
+        "AttributeError '`dense` is not available with Keras 3'"
+    ),
+    fix=(
+        f"{mapping_for('tf.compat.v1.layers.dense').gone}; both are needed, and tf_keras must match TensorFlow's "
+        "version"
+    ),
     measure=measure_keras3,
 )
 

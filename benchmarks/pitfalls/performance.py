@@ -12,7 +12,15 @@ import tensorflow as tf
 
 from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
 from tfparity.benchmarks.pitfalls.training import max_weight_diff
-from tfparity.compat import Datasets, TrainConfig, gpu_available, initial_weights, make_batch_plan, max_abs_diff, tf_device_name
+from tfparity.compat import (
+    Datasets,
+    TrainConfig,
+    gpu_available,
+    initial_weights,
+    make_batch_plan,
+    max_abs_diff,
+    tf_device_name,
+)
 from tfparity.compat.devices import gpu_skip_reason
 from tfparity.tf1_graph import graph_style
 from tfparity.tf2_eager import eager_style, function_style, keras_style
@@ -31,15 +39,21 @@ def measure_keras_dispatch(data: DataLoader) -> Measurement:
     ratio = default.ms_per_step / batched.ms_per_step
     dw = max_weight_diff(default, batched)
     return Measurement(
-        effect=(f"keras.fit {default.ms_per_step:.3f} ms/step by default, {batched.ms_per_step:.3f} with "
-                f"steps_per_execution={STEPS_PER_EXECUTION} (x{ratio:.1f}); weights equal to {dw:.0e}"),
+        effect=(
+            f"keras.fit {default.ms_per_step:.3f} ms/step by default, {batched.ms_per_step:.3f} with "
+            f"steps_per_execution={STEPS_PER_EXECUTION} (x{ratio:.1f}); weights equal to {dw:.0e}"
+        ),
         checks={
             f"default fit is slower per step than steps_per_execution={STEPS_PER_EXECUTION} (ratio > 1.3)": ratio > 1.3,
             "steps_per_execution changes the speed, not the weights (max |dW| <= 1e-6)": dw <= 1e-6,
         },
         numbers={
-            "steps": FIT_STEPS, "steps_per_execution": STEPS_PER_EXECUTION, "ms_per_step_default": default.ms_per_step,
-            "ms_per_step_steps_per_execution": batched.ms_per_step, "ratio": ratio, "max_abs_dw": dw,
+            "steps": FIT_STEPS,
+            "steps_per_execution": STEPS_PER_EXECUTION,
+            "ms_per_step_default": default.ms_per_step,
+            "ms_per_step_steps_per_execution": batched.ms_per_step,
+            "ratio": ratio,
+            "max_abs_dw": dw,
         },
     )
 
@@ -49,7 +63,10 @@ KERAS_DISPATCH = Pitfall(
     title="keras.fit pays a dispatch per step unless steps_per_execution is set",
     tf1="for i in range(steps): sess.run(train_op, feed_dict=...)",
     tf2="model.compile(optimizer, loss); model.fit(dataset)",
-    differs="fit calls its compiled train function once per batch, with callbacks and metric bookkeeping in Python each time: for a tiny model that overhead is most of the step",
+    differs=(
+        "fit calls its compiled train function once per batch, with callbacks and metric bookkeeping in Python "
+        "each time: for a tiny model that overhead is most of the step"
+    ),
     fix="model.compile(..., steps_per_execution=50): many steps per call (callbacks then fire once per execution)",
     measure=measure_keras_dispatch,
 )
@@ -58,7 +75,9 @@ KERAS_DISPATCH = Pitfall(
 # --- whole-epoch loops, sliced or pre-batched, with and without XLA ----------------------------
 
 
-def make_epoch_loop(params: dict[str, tf.Variable], optimizer, loss_form: str, batch_size: int, *, prebatched: bool, jit_compile: bool):
+def make_epoch_loop(
+    params: dict[str, tf.Variable], optimizer, loss_form: str, batch_size: int, *, prebatched: bool, jit_compile: bool
+):
     """Steps `start .. stop` of an epoch in one `tf.function` call, around the eager style's train step.
 
     `prebatched`: the data is `[steps, batch, 784]` and step i reads `images[i]`; otherwise it
@@ -74,7 +93,7 @@ def make_epoch_loop(params: dict[str, tf.Variable], optimizer, loss_form: str, b
             if prebatched:
                 x, y = images[i], labels[i]
             else:
-                x, y = images[i * batch_size:(i + 1) * batch_size], labels[i * batch_size:(i + 1) * batch_size]
+                x, y = images[i * batch_size : (i + 1) * batch_size], labels[i * batch_size : (i + 1) * batch_size]
             loss = eager_style.train_step(params, optimizer, x, y, loss_form)
             i += 1
         return loss
@@ -82,8 +101,11 @@ def make_epoch_loop(params: dict[str, tf.Variable], optimizer, loss_form: str, b
     return run_steps
 
 
-def time_epoch_loop(data: Datasets, config: TrainConfig, timed_steps: int, *, prebatched: bool, jit_compile: bool) -> dict:
-    """ms per step of `make_epoch_loop` over one planned epoch: step 0 alone (tracing, compiling), then `timed_steps`."""
+def time_epoch_loop(
+    data: Datasets, config: TrainConfig, timed_steps: int, *, prebatched: bool, jit_compile: bool
+) -> dict:
+    """ms per step of `make_epoch_loop` over one planned epoch: step 0 alone (tracing, compiling), then
+    `timed_steps`."""
     epoch = data.train.num_examples // config.batch_size
     if not 0 < timed_steps < epoch:
         raise ValueError(f"timed_steps must be in 1..{epoch - 1}, got {timed_steps}")
@@ -95,15 +117,20 @@ def time_epoch_loop(data: Datasets, config: TrainConfig, timed_steps: int, *, pr
         images, labels = tf.constant(images), tf.constant(labels)
         params = function_style.build_model(initial_weights(config))
         optimizer = function_style.make_optimizer(config, params)
-        run_steps = make_epoch_loop(params, optimizer, config.loss, config.batch_size, prebatched=prebatched, jit_compile=jit_compile)
+        run_steps = make_epoch_loop(
+            params, optimizer, config.loss, config.batch_size, prebatched=prebatched, jit_compile=jit_compile
+        )
         t0 = time.perf_counter()
         run_steps(images, labels, tf.constant(0), tf.constant(1)).numpy()
         t1 = time.perf_counter()
         run_steps(images, labels, tf.constant(1), tf.constant(1 + timed_steps)).numpy()
         t2 = time.perf_counter()
     return {
-        "ms_per_step": (t2 - t1) * 1e3 / timed_steps, "first_call_ms": (t1 - t0) * 1e3, "timed_steps": timed_steps,
-        "data_shape": list(images.shape), "weights": {k: v.numpy() for k, v in params.items()},
+        "ms_per_step": (t2 - t1) * 1e3 / timed_steps,
+        "first_call_ms": (t1 - t0) * 1e3,
+        "timed_steps": timed_steps,
+        "data_shape": list(images.shape),
+        "weights": {k: v.numpy() for k, v in params.items()},
     }
 
 
@@ -126,19 +153,24 @@ def measure_xla_dynamic_slice(data: DataLoader) -> Measurement:
     slow = ms["sliced_xla"] / ms["sliced_no_xla"]
     fixed = ms["sliced_xla"] / ms["prebatched_xla"]
     return Measurement(
-        effect=(f"X[i*B:(i+1)*B] of {loops['sliced_xla']['data_shape']}: {ms['sliced_xla']:.1f} ms/step with XLA vs "
-                f"{ms['sliced_no_xla']:.3f} without (x{slow:.0f}); pre-batched X[i] with XLA {ms['prebatched_xla']:.3f}, "
-                f"without {ms['prebatched_no_xla']:.3f}"),
+        effect=(
+            f"X[i*B:(i+1)*B] of {loops['sliced_xla']['data_shape']}: {ms['sliced_xla']:.1f} ms/step with XLA vs "
+            f"{ms['sliced_no_xla']:.3f} without (x{slow:.0f}); pre-batched X[i] with XLA {ms['prebatched_xla']:.3f}, "
+            f"without {ms['prebatched_no_xla']:.3f}"
+        ),
         checks={
             "XLA on the dynamically sliced epoch is > 10x slower per step than no XLA": slow > 10,
             "the pre-batched X[i] loop with XLA is > 10x faster than the sliced one": fixed > 10,
             "sliced no-XLA and pre-batched XLA train to the same weights (max |dW| <= 1e-5)": dw <= 1e-5,
         },
         numbers={
-            "ms_per_step": ms, "first_call_ms": {n: loop["first_call_ms"] for n, loop in loops.items()},
+            "ms_per_step": ms,
+            "first_call_ms": {n: loop["first_call_ms"] for n, loop in loops.items()},
             "timed_steps": {n: loop["timed_steps"] for n, loop in loops.items()},
-            "ratio_sliced_xla_vs_no_xla": slow, "ratio_sliced_xla_vs_prebatched_xla": fixed,
-            "ratio_prebatched_no_xla_vs_xla": ms["prebatched_no_xla"] / ms["prebatched_xla"], "max_abs_dw": dw,
+            "ratio_sliced_xla_vs_no_xla": slow,
+            "ratio_sliced_xla_vs_prebatched_xla": fixed,
+            "ratio_prebatched_no_xla_vs_xla": ms["prebatched_no_xla"] / ms["prebatched_xla"],
+            "max_abs_dw": dw,
         },
     )
 
@@ -148,8 +180,14 @@ XLA_DYNAMIC_SLICE = Pitfall(
     title="jit_compile=True on an epoch loop that slices the data with dynamic bounds",
     tf1="for i in range(steps): sess.run(train_op, feed_dict={x: X[i*B:(i+1)*B], y_: Y[i*B:(i+1)*B]})",
     tf2="@tf.function(jit_compile=True) def epoch(X, Y): ... x = X[i*B:(i+1)*B]  # X: [60000, 784]",
-    differs="moving the loop into one XLA-compiled function makes the dynamic-bounds slice of the big tensor cost hundreds of times a non-XLA step on CPU; X[i] on a pre-batched tensor stays cheap",
-    fix="pre-batch the epoch to [steps, batch, 784] and index X[i] (or leave jit_compile off); time both before keeping XLA",
+    differs=(
+        "moving the loop into one XLA-compiled function makes the dynamic-bounds slice of the big tensor cost "
+        "hundreds of times a non-XLA step on CPU; X[i] on a pre-batched tensor stays cheap"
+    ),
+    fix=(
+        "pre-batch the epoch to [steps, batch, 784] and index X[i] (or leave jit_compile off); time both before "
+        "keeping XLA"
+    ),
     measure=measure_xla_dynamic_slice,
 )
 
@@ -173,26 +211,40 @@ def measure_on(device: str, data: Datasets) -> dict[str, float]:
 def measure_gpu_tiny_model(data: DataLoader) -> Measurement:
     mnist = data("mnist")
     cpu = measure_on("cpu", mnist)
-    numbers: dict = {"ms_per_step_cpu": cpu, "h100_reference_ms_measured_elsewhere": H100_REFERENCE_MS, "steps": DEVICE_STEPS}
+    numbers: dict = {
+        "ms_per_step_cpu": cpu,
+        "h100_reference_ms_measured_elsewhere": H100_REFERENCE_MS,
+        "steps": DEVICE_STEPS,
+    }
     checks = {
-        "on CPU the on-device epoch loop beats feed_dict per step (ratio > 1.5)": cpu["tf1_feed_dict"] / cpu["epoch_loop"] > 1.5,
+        "on CPU the on-device epoch loop beats feed_dict per step (ratio > 1.5)": cpu["tf1_feed_dict"]
+        / cpu["epoch_loop"]
+        > 1.5,
     }
     not_measured = {}
     if gpu_available():
         gpu = measure_on("gpu", mnist)
         numbers["ms_per_step_gpu"] = gpu
         checks["on the GPU feed_dict is slower per step than on this CPU"] = gpu["tf1_feed_dict"] > cpu["tf1_feed_dict"]
-        checks["on the GPU the XLA epoch loop is > 10x faster per step than feed_dict"] = gpu["tf1_feed_dict"] / gpu["xla_epoch_loop"] > 10
+        checks["on the GPU the XLA epoch loop is > 10x faster per step than feed_dict"] = (
+            gpu["tf1_feed_dict"] / gpu["xla_epoch_loop"] > 10
+        )
         gpu_text = f"GPU: feed_dict {gpu['tf1_feed_dict']:.3f}, XLA loop {gpu['xla_epoch_loop']:.3f} ms/step"
     else:
         not_measured["gpu"] = gpu_skip_reason() or "no GPU"
         ref = H100_REFERENCE_MS
-        gpu_text = (f"GPU not measured here; H100 (measured elsewhere): feed_dict {ref['tf1_feed_dict_gpu']} vs its CPU "
-                    f"{ref['tf1_feed_dict_same_machine_cpu']}, XLA loop {ref['xla_epoch_loop_gpu']} ms/step")
+        gpu_text = (
+            f"GPU not measured here; H100 (measured elsewhere): feed_dict {ref['tf1_feed_dict_gpu']} vs its CPU "
+            f"{ref['tf1_feed_dict_same_machine_cpu']}, XLA loop {ref['xla_epoch_loop_gpu']} ms/step"
+        )
     return Measurement(
-        effect=(f"CPU: feed_dict {cpu['tf1_feed_dict']:.3f}, epoch loop {cpu['epoch_loop']:.3f}, XLA epoch loop "
-                f"{cpu['xla_epoch_loop']:.3f} ms/step; {gpu_text}"),
-        checks=checks, numbers=numbers, not_measured=not_measured,
+        effect=(
+            f"CPU: feed_dict {cpu['tf1_feed_dict']:.3f}, epoch loop {cpu['epoch_loop']:.3f}, XLA epoch loop "
+            f"{cpu['xla_epoch_loop']:.3f} ms/step; {gpu_text}"
+        ),
+        checks=checks,
+        numbers=numbers,
+        not_measured=not_measured,
     )
 
 
@@ -201,7 +253,13 @@ GPU_TINY_MODEL = Pitfall(
     title="a tiny model is slower per step on a GPU unless the loop lives on the device",
     tf1="with tf.device('/gpu:0'): ...; sess.run(train_op, feed_dict={x: batch_xs, y_: batch_ys})",
     tf2="with tf.device('/GPU:0'): for x, y in batches: train_step(params, opt, x, y)  # one call per step",
-    differs="a 784x10 step is microseconds of GPU work; per-step feeding, copying and launching cost more than the CPU's whole step (H100, measured elsewhere: 0.93 vs 0.54 ms)",
-    fix="keep the loop on the device: pre-batched data on the GPU and the whole epoch in one tf.function with jit_compile=True (H100: 0.020 ms/step), or train tiny models on the CPU",
+    differs=(
+        "a 784x10 step is microseconds of GPU work; per-step feeding, copying and launching cost more than the "
+        "CPU's whole step (H100, measured elsewhere: 0.93 vs 0.54 ms)"
+    ),
+    fix=(
+        "keep the loop on the device: pre-batched data on the GPU and the whole epoch in one tf.function with "
+        "jit_compile=True (H100: 0.020 ms/step), or train tiny models on the CPU"
+    ),
     measure=measure_gpu_tiny_model,
 )

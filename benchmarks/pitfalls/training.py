@@ -10,13 +10,22 @@ with that one thing swapped, and return the same `RunResult`.
 from __future__ import annotations
 
 import time
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfparity.compat import Datasets, RunResult, TrainConfig, initial_weights, iterate_batches, make_batch_plan, max_abs_diff, step_timing
+from tfparity.compat import (
+    Datasets,
+    RunResult,
+    TrainConfig,
+    initial_weights,
+    iterate_batches,
+    make_batch_plan,
+    max_abs_diff,
+    step_timing,
+)
 from tfparity.compat.parity import Trajectory
 from tfparity.tf1_graph import graph_style
 from tfparity.tf2_eager import function_style
@@ -31,8 +40,13 @@ def plan_batches(data: Datasets, config: TrainConfig) -> Iterator[tuple[np.ndarr
 
 
 def train_function_on(
-    data: Datasets, config: TrainConfig, batches: Batches, *, init: dict[str, np.ndarray] | None = None,
-    optimizer: keras.optimizers.Optimizer | None = None, record_trajectory: bool = False,
+    data: Datasets,
+    config: TrainConfig,
+    batches: Batches,
+    *,
+    init: dict[str, np.ndarray] | None = None,
+    optimizer: keras.optimizers.Optimizer | None = None,
+    record_trajectory: bool = False,
 ) -> RunResult:
     """The tf.function style over `batches`, from `init` (default: the config's), with `optimizer`
     (default: the style's own for the config). `record_trajectory` keeps the weights after every
@@ -55,11 +69,20 @@ def train_function_on(
     losses = tf.stack(losses).numpy()
     t_end = time.perf_counter()
     first_ms, ms_per_step = step_timing(t_start, t_first, t_end, len(losses))
-    extra = {"first_step_ms": first_ms, **({"trajectory": Trajectory(losses, weights_after)} if record_trajectory else {})}
+    extra = {
+        "first_step_ms": first_ms,
+        **({"trajectory": Trajectory(losses, weights_after)} if record_trajectory else {}),
+    }
     return RunResult(
-        style=function_style.STYLE, config=config, weights={k: v.numpy() for k, v in params.items()}, losses=losses,
-        test_accuracy=function_style.evaluate(params, data.test.images, data.test.one_hot), steps=len(losses),
-        seconds=time.perf_counter() - t_begin, ms_per_step=ms_per_step, extra=extra,
+        style=function_style.STYLE,
+        config=config,
+        weights={k: v.numpy() for k, v in params.items()},
+        losses=losses,
+        test_accuracy=function_style.evaluate(params, data.test.images, data.test.one_hot),
+        steps=len(losses),
+        seconds=time.perf_counter() - t_begin,
+        ms_per_step=ms_per_step,
+        extra=extra,
     )
 
 
@@ -83,9 +106,15 @@ def train_graph_on(data: Datasets, config: TrainConfig, batches: Batches) -> Run
         weights = sess.run(g.params)
     first_ms, ms_per_step = step_timing(t_start, t_first, t_end, len(losses))
     return RunResult(
-        style=graph_style.STYLE, config=config, weights=weights, losses=np.asarray(losses, np.float32),
-        test_accuracy=test_accuracy, steps=len(losses), seconds=time.perf_counter() - t_begin,
-        ms_per_step=ms_per_step, extra={"first_step_ms": first_ms},
+        style=graph_style.STYLE,
+        config=config,
+        weights=weights,
+        losses=np.asarray(losses, np.float32),
+        test_accuracy=test_accuracy,
+        steps=len(losses),
+        seconds=time.perf_counter() - t_begin,
+        ms_per_step=ms_per_step,
+        extra={"first_step_ms": first_ms},
     )
 
 

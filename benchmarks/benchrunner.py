@@ -1,0 +1,147 @@
+"""The benchmark suite run by pytest in a child process, and what came back: verdicts and JSON.
+
+The child runs `benchmarks/bench_styles.py` exactly as `pytest benchmarks/bench_styles.py
+--bench-full` would. Its verdict per case comes from pytest's JUnit XML, not from the timings,
+so a case that failed an assertion reads as failed whatever it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tfparity.benchmarks import cache, cli
+from tfparity.benchmarks.progress import Progress
+
+SUITE = Path(__file__).with_name("bench_styles.py")
+CASE_LINE = re.compile(r"bench_styles\.py::\w+\[(?P<id>[^\]]+)\] (?P<outcome>PASSED|FAILED|SKIPPED|ERROR)")
+# Pass-through options that read or write pytest-benchmark's storage: with these the run says where it is.
+STORAGE_USERS = ("--benchmark-save", "--benchmark-autosave", "--benchmark-compare")
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    output: str  # pytest's console output
+    outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)  # case id -> (outcome, message)
+    benchmark_json: dict[str, Any] | None = None
+
+
+def pass_through(args: argparse.Namespace) -> list[str]:
+    """The pytest options given after `--`."""
+    extra = list(args.pytest_args or [])
+    return extra[1:] if extra[:1] == ["--"] else extra
+
+
+def pytest_command(args: argparse.Namespace, json_path: str, junit_path: str) -> list[str]:
+    """The child's command line: the suite, the command's filters and lengths, then the user's pytest options.
+
+    pytest-benchmark's storage goes under tfparity's cache folder unless the user named one: its
+    default, ./.benchmarks, would be created in whatever folder the command runs from.
+    """
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(SUITE),
+        "-p",
+        "no:cacheprovider",
+        "-v",
+        "-rfEs",
+        f"--benchmark-json={json_path}",
+        f"--junitxml={junit_path}",
+    ]
+    if not args.quick:
+        command.append("--bench-full")
+    for option, value in (
+        ("--bench-steps", args.steps),
+        ("--bench-rounds", args.rounds),
+        ("--bench-data-dir", args.data_dir),
+        ("--bench-malloc", args.malloc),
+    ):
+        if value is not None:
+            command.append(f"{option}={value}")
+    for option, values in (
+        ("--bench-style", args.styles),
+        ("--bench-idiom", args.idioms),
+        ("--bench-device", args.devices),
+        ("--bench-batch", args.batch_sizes),
+    ):
+        command += [f"{option}={v}" for v in values or []]
+    extra = pass_through(args)
+    if not cache.storage_given(extra):
+        command.append(f"{cache.STORAGE_OPTION}={cache.benchmark_storage()}")
+    return command + extra
+
+
+def storage_note(args: argparse.Namespace) -> str | None:
+    """Where saved and compared runs live, when the user saves or compares without naming a storage."""
+    extra = pass_through(args)
+    if cache.storage_given(extra) or not any(a.split("=")[0] in STORAGE_USERS for a in extra):
+        return None
+    return f"pytest-benchmark storage: {cache.benchmark_storage()} (name another with -- {cache.STORAGE_OPTION}=file://PATH)"
+
+
+def read_junit(path: str) -> dict[str, tuple[str, str]]:
+    """case id -> (passed | failed | error | skipped, first line of pytest's message)."""
+    outcomes = {}
+    for testcase in ET.parse(path).getroot().iter("testcase"):
+        match = re.search(r"\[([^\]]+)\]$", testcase.get("name", ""))
+        if not match:
+            continue
+        outcome, message = "passed", ""
+        for tag in ("failure", "error", "skipped"):
+            node = testcase.find(tag)
+            if node is not None:
+                outcome = {"failure": "failed"}.get(tag, tag)
+                message = next(iter((node.get("message") or node.text or "").strip().splitlines()), "")
+                break
+        outcomes[match.group(1)] = (outcome, message)
+    return outcomes
+
+
+def run_suite(args: argparse.Namespace, total_cases: int) -> SuiteRun:
+    """pytest in a child process; progress per finished case on a terminal.
+
+    pytest-benchmark writes its JSON into a scratch folder first and it is copied to
+    `args.benchmark_json` only when present, so a crashed run never leaves a stale file that
+    looks like this run's.
+    """
+    with tempfile.TemporaryDirectory(prefix="tfparity-bench-") as tmp:
+        json_path, junit_path = os.path.join(tmp, "benchmark.json"), os.path.join(tmp, "junit.xml")
+        lines = []
+        with Progress(total_cases, "bench", quiet=args.quiet) as progress:
+            command = pytest_command(args, json_path, junit_path)
+            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for line in child.stdout:
+                lines.append(line)
+                match = CASE_LINE.search(line)
+                if match:
+                    progress.done(f"{match['id']} {match['outcome'].lower()}")
+            returncode = child.wait()
+        run = SuiteRun(returncode=returncode, output="".join(lines))
+        if os.path.exists(junit_path):
+            run.outcomes = read_junit(junit_path)
+        if os.path.exists(json_path):
+            text = Path(json_path).read_text(encoding="utf-8")
+            run.benchmark_json = json.loads(text)
+            Path(args.benchmark_json).parent.mkdir(parents=True, exist_ok=True)
+            cli.write_output(text, args.benchmark_json, quiet=args.quiet)
+    return run
+
+
+def failure_excerpt(output: str) -> str:
+    """pytest's FAILURES/ERRORS sections (the tracebacks), or its whole output when it has none."""
+    start = min((i for i in (output.find("= FAILURES ="), output.find("= ERRORS =")) if i >= 0), default=-1)
+    if start < 0:
+        return output
+    return output[output.rfind("\n", 0, start) + 1 :]

@@ -1,0 +1,229 @@
+"""The TF1 -> TF2 table's rows that only `tfparity upgrade` reads, by training stage.
+
+The TF1 APIs tfparity's styles never use, found in other people's TF1 scripts: graph-only APIs
+and what each raises with eager execution on, queue-based input, summaries, device functions,
+the `tf.compat.v1` names left after tf_upgrade_v2 and what replaces them, and the TF 1.x names
+TensorFlow 2 no longer has. Every message was checked against TensorFlow 2.21 and Keras 3: the
+tests resolve each name in the installed TensorFlow and re-raise the new messages in a fresh
+interpreter.
+"""
+
+from __future__ import annotations
+
+from tfparity.compat.api_entry import EVAL_RAISES, KERAS3_OTHER_FIX, ApiMapping, symbol_row
+
+QUEUES_EAGER = (
+    "Input pipelines based on Queues are not supported when eager execution is enabled. "
+    "Please use tf.data to ingest data into your model instead."
+)
+READERS_EAGER = (
+    "Readers are not supported when eager execution is enabled. "
+    "Instead, please use tf.data to get data into your model."
+)
+V1 = "tf.compat.v1."
+
+# Queue-based input: each raises where it is called, long before start_queue_runners.
+QUEUE_INPUT = {
+    "slice_input_producer": (
+        "RuntimeError",
+        "tf.data.Dataset.from_tensor_slices(tuple(tensors)).shuffle(n).repeat(epochs)",
+    ),
+    "string_input_producer": (
+        "RuntimeError",
+        "tf.data.Dataset.from_tensor_slices(filenames) + tf.data.TFRecordDataset / TextLineDataset",
+    ),
+    "range_input_producer": ("RuntimeError", "tf.data.Dataset.range(limit).shuffle(limit).repeat(epochs)"),
+    "input_producer": ("RuntimeError", "tf.data.Dataset.from_tensor_slices(tensor).shuffle(n).repeat(epochs)"),
+    "batch": ("ValueError", "dataset.batch(batch_size)"),
+    "shuffle_batch": ("ValueError", "dataset.shuffle(min_after_dequeue).batch(batch_size)"),
+    "batch_join": ("ValueError", "dataset.interleave(...).batch(batch_size)"),
+    "shuffle_batch_join": ("ValueError", "dataset.interleave(...).shuffle(min_after_dequeue).batch(batch_size)"),
+    "maybe_batch": ("ValueError", "dataset.filter(...).batch(batch_size)"),
+}
+READERS = {
+    "WholeFileReader": "tf.data.Dataset.from_tensor_slices(filenames).map(tf.io.read_file)",
+    "TFRecordReader": "tf.data.TFRecordDataset(filenames)",
+    "TextLineReader": "tf.data.TextLineDataset(filenames)",
+    "FixedLengthRecordReader": "tf.data.FixedLengthRecordDataset(filenames, record_bytes)",
+}
+# TF1's summary ops, whose names TF2's tf.summary took over (with a `step` argument).
+TF1_SUMMARY_OPS = ("scalar", "histogram", "image", "text", "audio")
+ABSL_FLAGS = "absl: from absl import flags"
+
+SYMBOL_ROWS: tuple[ApiMapping, ...] = (
+    # --- data ---------------------------------------------------------------------------------
+    symbol_row(
+        "data",
+        V1 + "sparse_placeholder",
+        fix="a tf.SparseTensor function argument",
+        raises="RuntimeError: `sparse_placeholder` is not compatible with eager execution",
+        tf2_way="pass a tf.SparseTensor as a function argument",
+    ),
+    *(
+        symbol_row("data", f"{V1}train.{name}", fix=tf2, raises=f"{error}: {QUEUES_EAGER}")
+        for name, (error, tf2) in QUEUE_INPUT.items()
+    ),
+    *(symbol_row("data", V1 + name, fix=tf2, raises=f"RuntimeError: {READERS_EAGER}") for name, tf2 in READERS.items()),
+    symbol_row(
+        "data",
+        V1 + "train.start_queue_runners",
+        fix="tf.data",
+        raises="RuntimeError: Queues are not compatible with eager execution",
+    ),
+    symbol_row(
+        "data", V1 + "data.make_one_shot_iterator", fix="iterate the dataset: for batch in dataset / iter(dataset)"
+    ),
+    symbol_row(
+        "data",
+        V1 + "data.make_initializable_iterator",
+        fix="iterate the dataset: for batch in dataset",
+        raises="RuntimeError: `make_initializable_iterator()` is not supported in eager mode",
+        tf2_way="iterate the dataset with a for loop",
+    ),
+    symbol_row("data", "tf.contrib.learn.datasets", gone="tf.keras.datasets.mnist.load_data()"),
+    # --- model --------------------------------------------------------------------------------
+    symbol_row("model", V1 + "get_variable", fix="tf.Variable, or a Keras layer's add_weight"),
+    symbol_row("model", V1 + "variable_scope", fix="tf.name_scope; Keras layers own their variables"),
+    symbol_row("model", V1 + "assign", fix="variable.assign(value)"),
+    symbol_row("model", V1 + "keras", fix="tf.keras (Keras 3): the same name without compat.v1"),
+    symbol_row(
+        "model",
+        V1 + "layers",
+        fix="the matching tf.keras.layers class",
+        gone=f"the matching tf.keras.layers class (Dense, Conv2D, BatchNormalization, ...); {KERAS3_OTHER_FIX}",
+    ),
+    symbol_row(
+        "model",
+        V1 + "layers.batch_normalization",
+        gone=f"tf.keras.layers.BatchNormalization()(x, training=training); {KERAS3_OTHER_FIX}",
+    ),
+    symbol_row(
+        "model",
+        V1 + "nn.rnn_cell",
+        gone=f"tf.keras.layers.LSTMCell / GRUCell / SimpleRNNCell in a tf.keras.layers.RNN; {KERAS3_OTHER_FIX}",
+        resolves=True,
+    ),
+    symbol_row(
+        "model",
+        "tf.layers.dense",
+        gone="tf.keras.layers.Dense(units, activation=...)(x): a layer object that owns its kernel and bias",
+    ),
+    symbol_row("model", "tf.layers.conv2d", gone="tf.keras.layers.Conv2D(filters, kernel_size, ...)(x)"),
+    symbol_row("model", "tf.layers.max_pooling2d", gone="tf.keras.layers.MaxPooling2D(pool_size, strides)(x)"),
+    symbol_row("model", "tf.layers.dropout", gone="tf.keras.layers.Dropout(rate)(x, training=training)"),
+    symbol_row("model", "tf.layers.flatten", gone="tf.keras.layers.Flatten()(x)"),
+    symbol_row(
+        "model", "tf.layers.batch_normalization", gone="tf.keras.layers.BatchNormalization()(x, training=training)"
+    ),
+    symbol_row(
+        "model",
+        "tf.layers",
+        gone="the matching tf.keras.layers class, called on the tensor (Dense, Conv2D, Dropout, ...)",
+    ),
+    symbol_row("model", "tf.contrib.layers.fully_connected", gone="tf.keras.layers.Dense(units, activation='relu')(x)"),
+    symbol_row("model", "tf.contrib.layers.xavier_initializer", gone="tf.keras.initializers.GlorotUniform()"),
+    symbol_row("model", V1 + "device", fix="tf.device with a device name (TF2's tf.device takes no device functions)"),
+    symbol_row(
+        "model",
+        V1 + "device(function)",
+        raises="RuntimeError: tf.device does not support functions when eager execution is enabled.",
+        tf2_way=(
+            "tf.distribute.experimental.ParameterServerStrategy, or tf.device('/job:ps/task:0') around each variable"
+        ),
+    ),
+    symbol_row("model", V1 + "train.replica_device_setter", fix="tf.distribute.experimental.ParameterServerStrategy"),
+    # --- loss ---------------------------------------------------------------------------------
+    symbol_row(
+        "loss",
+        V1 + "losses",
+        fix="the tf.keras.losses class (e.g. SparseCategoricalCrossentropy(from_logits=True))",
+    ),
+    # --- optimizer ----------------------------------------------------------------------------
+    symbol_row("optimizer", V1 + "train.MomentumOptimizer", fix="tf.keras.optimizers.SGD(learning_rate, momentum=...)"),
+    symbol_row(
+        "optimizer",
+        V1 + "train.RMSPropOptimizer",
+        fix="tf.keras.optimizers.RMSprop (state epsilon=1e-10 to match TF1)",
+    ),
+    symbol_row("optimizer", V1 + "train.AdagradOptimizer", fix="tf.keras.optimizers.Adagrad"),
+    symbol_row(
+        "optimizer",
+        V1 + "gradients",
+        "tf.gradients",
+        fix="tf.GradientTape",
+        raises="RuntimeError: tf.gradients is not supported when eager execution is enabled",
+    ),
+    symbol_row(
+        "optimizer",
+        V1 + "train.get_global_step",
+        V1 + "train.get_or_create_global_step",
+        fix="optimizer.iterations",
+    ),
+    # --- train step ---------------------------------------------------------------------------
+    symbol_row(
+        "train step", V1 + "InteractiveSession", fix="no session: eager tensors have .numpy()", raises=EVAL_RAISES
+    ),
+    symbol_row(
+        "train step",
+        V1 + "disable_eager_execution",
+        V1 + "disable_v2_behavior",
+        fix="remove it once no graph-only API is left",
+    ),
+    symbol_row("train step", V1 + "get_default_graph", fix="no global graph: tf.function traces its own"),
+    symbol_row("train step", V1 + "reset_default_graph", fix="tf.keras.backend.clear_session(), or nothing"),
+    # --- loop ---------------------------------------------------------------------------------
+    symbol_row(
+        "loop",
+        V1 + "train.Saver",
+        fix="tf.train.Checkpoint + tf.train.CheckpointManager",
+        raises="RuntimeError: When eager execution is enabled, `var_list` must specify a list or dict of variables",
+    ),
+    symbol_row(
+        "loop",
+        V1 + "train.MonitoredTrainingSession",
+        fix="a plain loop with tf.train.CheckpointManager",
+        raises="RuntimeError: Merging tf.summary.* ops is not compatible with eager execution",
+    ),
+    symbol_row(
+        "loop",
+        V1 + "train.import_meta_graph",
+        fix="tf.saved_model.load",
+        raises="RuntimeError: Exporting/importing meta graphs is not supported when eager execution is enabled",
+    ),
+    symbol_row("loop", V1 + "summary", fix="tf.summary (TF2 summaries: write inside `with writer.as_default():`)"),
+    symbol_row(
+        "loop",
+        V1 + "summary.FileWriter",
+        fix="tf.summary.create_file_writer",
+        raises="RuntimeError: v1.summary.FileWriter is not compatible with eager execution",
+    ),
+    symbol_row(
+        "loop",
+        V1 + "summary.merge_all",
+        raises="RuntimeError: Merging tf.summary.* ops is not compatible with eager execution",
+        tf2_way="write each summary inside `with writer.as_default():`",
+    ),
+    *(
+        symbol_row(
+            "loop",
+            f"tf.summary.{op}",
+            tf2_way=(
+                f"tf.summary.{op}(name, data, step=step) inside `with "
+                "tf.summary.create_file_writer(logdir).as_default():`"
+            ),
+        )
+        for op in TF1_SUMMARY_OPS
+    ),
+    symbol_row(
+        "loop",
+        "tensorflow_estimator",
+        gone="tensorflow-estimator stopped with TF 2.15: rewrite with Keras (compile + fit)",
+    ),
+    symbol_row("loop", V1 + "app", fix="absl: from absl import app"),
+    symbol_row("loop", "tf.app", gone="absl: from absl import app, flags (app.run(main))"),
+    symbol_row("loop", V1 + "flags", fix=ABSL_FLAGS),
+    symbol_row("loop", "tf.flags", gone=ABSL_FLAGS),
+    symbol_row("loop", V1 + "logging", fix="absl.logging, or print"),
+    # --- evaluate -----------------------------------------------------------------------------
+    symbol_row("evaluate", V1 + "metrics", fix="the tf.keras.metrics class"),
+)

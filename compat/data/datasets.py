@@ -1,0 +1,83 @@
+"""The data in memory: a `Split` of images and labels, the `Datasets` pair, and the conversions into them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tfparity.compat.config import NUM_CLASSES, NUM_FEATURES
+from tfparity.compat.data.errors import DataFormatError
+
+IMAGE_SIDE = 28
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split: images float32 in [0, 1] of shape (N, 784), labels int64 of shape (N,)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 2 or self.images.shape[1] != NUM_FEATURES:
+            raise ValueError(f"images must have shape (N, {NUM_FEATURES}), got {self.images.shape}")
+        if self.labels.shape != (self.images.shape[0],):
+            raise ValueError(f"labels must have shape ({self.images.shape[0]},), got {self.labels.shape}")
+
+    @property
+    def num_examples(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def one_hot(self) -> np.ndarray:
+        """Labels as float32 one-hot rows of shape (N, 10), as TF1's `one_hot=True` gave."""
+        return one_hot(self.labels)
+
+
+@dataclass(frozen=True)
+class Datasets:
+    """The train/test pair every style consumes, plus where it came from."""
+
+    name: str
+    train: Split
+    test: Split
+    source: str
+
+
+def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """Integer labels (N,) as float32 one-hot rows (N, num_classes)."""
+    out = np.zeros((labels.shape[0], num_classes), dtype=np.float32)
+    out[np.arange(labels.shape[0]), labels] = 1.0
+    return out
+
+
+def images_to_float(images_uint8: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) or (N, 784) to float32 (N, 784) in [0, 1], exactly as TF1's reader scaled."""
+    flat = images_uint8.reshape(images_uint8.shape[0], math.prod(images_uint8.shape[1:]))  # -1 fails on 0 images
+    return np.multiply(flat.astype(np.float32), np.float32(1.0 / 255.0))
+
+
+def datasets_from_uint8(
+    name: str, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], source: str
+) -> Datasets:
+    """`Datasets` from each split's uint8 images and integer labels ((N,) or (N, 1)), as every source stores them."""
+
+    def split(images: np.ndarray, labels: np.ndarray) -> Split:
+        return Split(images_to_float(images), labels.reshape(-1).astype(np.int64))
+
+    return Datasets(name=name, train=split(*train), test=split(*test), source=source)
+
+
+def check_pair(images: np.ndarray, labels: np.ndarray, image_path: Path, label_path: Path) -> None:
+    """As many labels as images, each label in 0..9, or DataFormatError naming the files."""
+    if images.shape[0] != labels.shape[0]:
+        raise DataFormatError(
+            f"{image_path} holds {images.shape[0]} images but {label_path} holds {labels.shape[0]} labels; "
+            "the two files come from different data sets or one is damaged"
+        )
+    if labels.size and (labels.max() >= NUM_CLASSES or labels.min() < 0):
+        bad = int(labels.max()) if labels.max() >= NUM_CLASSES else int(labels.min())
+        raise DataFormatError(f"{label_path}: label {bad} out of range 0..{NUM_CLASSES - 1}")
