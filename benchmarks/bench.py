@@ -72,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=allocator.MALLOC_MODES,
         default="pinned",
         help="pinned (default): glibc malloc's thresholds fixed for every case, so no case pays for the heap "
-        "history others left; default: glibc's own adjustment (see README, 'allocator')",
+        "history others left; default: glibc's own adjustment (see docs/benchmarks.md, 'Method')",
     )
     # No default here: the cache folder is resolved when the command runs, from the environment it runs in.
     parser.add_argument(

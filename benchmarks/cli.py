@@ -274,7 +274,7 @@ def write_output(text: str, output: str | None, *, quiet: bool = False) -> None:
 
 # name -> a command line worth copying, shown at the end of the command's --help
 EXAMPLES = {
-    "compare": "tfparity compare --data-dir ../shared/data/mnist --steps 1000 --format json -o compare.json",
+    "compare": "tfparity compare --data-dir ~/data/mnist --steps 1000 --format json -o compare.json",
     "parity": "tfparity parity --styles keras_fit --optimizer adam --learning-rate 0.001 --steps 200",
     "sidebyside": "tfparity sidebyside --styles tf1_graph function --format html -o side_by_side.html",
     "pitfalls": "tfparity pitfalls adam-epsilon sum-vs-mean-loss --format markdown",
@@ -289,7 +289,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
-        if "default" in text or default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+        stated = "(default" in text  # the help says it in its own words
+        if stated or default is None or default is False or default is argparse.SUPPRESS or not action.option_strings:
             return text
         shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else "%(default)s"
         return f"{text} (default: {shown})"

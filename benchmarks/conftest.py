@@ -78,6 +78,8 @@ MALLOC_KEY = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Installed, the suite runs without this repository's pyproject.toml: its markers are declared here too.
+    config.addinivalue_line("markers", "gpu: needs a visible GPU; skipped with the reason where none is visible")
     bench_settings_from(config)  # a bad length stops the run here, before any case
     # Before any case allocates: the batch-10,000 cases otherwise pay page faults that depend on heap history.
     config.stash[MALLOC_KEY] = allocator.configure_malloc(config.getoption("bench_malloc"))

@@ -21,6 +21,7 @@ import ast
 import contextlib
 import difflib
 import io
+import os
 import re
 import sys
 import tokenize
@@ -204,9 +205,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_distinct_paths(script: str, output: str | None, report: str | None) -> None:
+    """The TF1 script is never overwritten, and the code and the report never share a file."""
+    same = os.path.realpath
+    for option, path in (("-o", output), ("--report", report)):
+        if path is not None and same(path) == same(script):
+            raise UpgradeInputError(f"{option} {path} is the script being converted; write to another file")
+    if output is not None and report is not None and same(output) == same(report):
+        raise UpgradeInputError(f"-o and --report both name {output}; give the report a file of its own")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.apply_fixes and not args.output:
         raise UpgradeInputError("--apply-fixes changes the converted code written by -o FILE; give -o FILE too")
+    check_distinct_paths(args.file, args.output, args.report)
     source = read_script(args.file)
     conversion = convert(source, args.file)  # seconds at most: no progress lines
     findings = audit(conversion.converted)

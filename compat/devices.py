@@ -31,7 +31,10 @@ def tf_device_name(device: str) -> str:
         return "/CPU:0"
     if device == "gpu":
         if not gpu_available():
-            raise DeviceUnavailable("no GPU is visible to TensorFlow (tf.config.list_logical_devices('GPU') is empty)")
+            raise DeviceUnavailable(
+                "no GPU is visible to TensorFlow (tf.config.list_logical_devices('GPU') is empty); "
+                "run on the CPU (--device cpu)"
+            )
         return "/GPU:0"
     raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
 

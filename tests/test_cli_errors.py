@@ -131,7 +131,8 @@ def test_gpu_device_without_a_gpu_is_refused_before_any_style_runs(mnist, capsys
     if gpu_available():
         pytest.skip("a GPU is visible: --device gpu is runnable here")
     assert cli.main(["compare", "--data-dir", mnist.source, "--device", "gpu"]) == 2
-    assert "no GPU is visible to TensorFlow" in one_error_line(capsys.readouterr().err, "compare")
+    line = one_error_line(capsys.readouterr().err, "compare")
+    assert "no GPU is visible to TensorFlow" in line and "--device cpu" in line
 
 
 def test_bench_gpu_only_without_a_gpu_is_refused_before_the_suite(capsys, no_work):
@@ -234,3 +235,17 @@ def test_pitfalls_check_a_data_path_given_before_running_any(tmp_path, capsys, m
     )
     assert cli.main(["pitfalls", "--fashion-mnist-dir", str(tmp_path / "nowhere")]) == 2
     assert "nowhere" in one_error_line(capsys.readouterr().err, "pitfalls")
+
+
+def test_upgrade_never_overwrites_the_script_or_writes_two_outputs_to_one_file(tmp_path, capsys):
+    script = tmp_path / "tf1.py"
+    script.write_text(Path(FIXTURE).read_text())
+    before = script.read_text()
+    assert cli.main(["upgrade", str(script), "-o", str(script)]) == 2
+    assert "is the script being converted" in one_error_line(capsys.readouterr().err, "upgrade")
+    assert cli.main(["upgrade", str(script), "--report", str(script)]) == 2
+    assert "is the script being converted" in one_error_line(capsys.readouterr().err, "upgrade")
+    both = tmp_path / "out.py"
+    assert cli.main(["upgrade", str(script), "-o", str(both), "--report", str(both)]) == 2
+    assert "both name" in one_error_line(capsys.readouterr().err, "upgrade")
+    assert script.read_text() == before and not both.exists()
