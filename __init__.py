@@ -1,7 +1,7 @@
 """tfparity: TensorFlow 1 and TensorFlow 2 side by side, benchmarked, and checked for numerical parity.
 
 The public API, importable from here (TensorFlow loads on first use, not on `import tfparity`,
-so the pytest plugin costs a test run nothing):
+so the pytest plugin loads no TensorFlow into a test run that does not use it):
 
     from tfparity import assert_parity, check_parity, TF1GraphSide, TF2Side
     from tfparity import load_dataset, read_data_sets, TrainConfig

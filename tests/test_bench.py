@@ -64,7 +64,7 @@ def tfparity_bench(
     return run_child(
         [
             "-m",
-            "tfparity.benchmarks",
+            "tfparity",
             "bench",
             "--quick",
             "--steps",
@@ -806,7 +806,7 @@ def test_full_run_gives_each_case_the_rounds_its_speed_affords(mnist, tmp_path):
     proc = run_child(
         [
             "-m",
-            "tfparity.benchmarks",
+            "tfparity",
             "bench",
             "--steps",
             "120",
@@ -844,7 +844,7 @@ def test_full_run_gives_each_case_the_rounds_its_speed_affords(mnist, tmp_path):
 
 
 def test_unknown_filter_names_are_rejected_before_running(tmp_path):
-    proc = run_child(["-m", "tfparity.benchmarks", "bench", "--idioms", "whole_epoc"], cwd=tmp_path)
+    proc = run_child(["-m", "tfparity", "bench", "--idioms", "whole_epoc"], cwd=tmp_path)
     assert proc.returncode == 2 and "unknown idiom(s) ['whole_epoc']" in proc.stderr
 
 

@@ -126,7 +126,7 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
 def test_console_script_writes_plain_progress_lines_when_not_a_terminal(data_args):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user runs it
     out = subprocess.run(
-        [sys.executable, "-m", "tfparity.benchmarks", *ARGS[:-1], "--styles", "tf1_graph", *data_args],
+        [sys.executable, "-m", "tfparity", *ARGS[:-1], "--styles", "tf1_graph", *data_args],
         capture_output=True,
         text=True,
         timeout=300,

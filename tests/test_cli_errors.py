@@ -209,7 +209,7 @@ def test_startup_noise_is_dropped_and_every_other_line_kept(capfd):
 def run_tfparity(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TFPARITY_VERBOSE")}
     return subprocess.run(
-        [sys.executable, "-m", "tfparity.benchmarks", *args],
+        [sys.executable, "-m", "tfparity", *args],
         cwd=REPO,
         env={**clean, **(env or {})},
         capture_output=True,

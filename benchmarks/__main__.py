@@ -1,5 +1,0 @@
-import sys
-
-from tfparity.benchmarks.cli import main
-
-sys.exit(main())
