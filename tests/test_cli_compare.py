@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from test_data import permission_taken, public_folder, write_folder
+from data_support import permission_taken, public_folder, write_folder
 
 import tfparity.benchmarks.compare  # noqa: F401  (imported before a test drops privileges: see permission_taken)
 from tfparity.benchmarks import cli, compare, idioms

@@ -1,7 +1,7 @@
 """README.md and docs/: the front door stays short and true, and every copy of a generated output is current.
 
 Everything here reads files inside this repository only. The generated blocks each have their
-own keeper: docs/results/ (tests/test_bench.py), docs/upgrade.md (tests/test_upgrade.py),
+own keeper: docs/results/ (tests/test_bench_docs.py), docs/upgrade.md (tests/test_upgrade.py),
 docs/pitfalls.md and the README's pitfall list (tests/test_pitfalls.py), docs/parity.md's example
 (tests/test_parity_readme.py). This file keeps the README's shape, its links, its `tfparity
 compare` output and its batch-100 table.

@@ -1,8 +1,11 @@
-"""`tfparity upgrade`: tf_upgrade_v2's own output, and an audit that finds what it leaves broken.
+"""`tfparity upgrade` on the tutorial and tf.layers fixture scripts: tf_upgrade_v2's own output,
+and an audit that finds what it leaves broken; the report's wording and tables; the docs' example.
 
 The claims are proved by running code, not by reading it: the converted tutorial script really
 fails in a fresh interpreter at the line the audit names, the audit's fixes really make it train,
 and every symbol the audit calls missing really fails in a fresh interpreter (and no other does).
+The audit's rules on small programs are in test_upgrade_rules.py, the command's options, bad input
+and converter failures in test_upgrade_cli.py.
 """
 
 from __future__ import annotations
@@ -13,20 +16,13 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-import conftest
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from upgrade_support import LAYERS, REPO, TUTORIAL, run_script
 
 from tfparity.benchmarks import cli, upgrade
-
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-TUTORIAL = FIXTURES / "mnist_softmax.py"
-LAYERS = FIXTURES / "mnist_layers_contrib.py"
-PASTA_FAILURE = FIXTURES / "tf1_pasta_failure.py"
 
 
 @pytest.fixture(scope="module")
@@ -56,20 +52,6 @@ def outer_chains(code: str) -> list[tuple[int, str]]:
             if re.fullmatch(r"tf(\.\w+)+", text):
                 chains.append((node.lineno, text))
     return sorted(chains)
-
-
-def run_script(path: Path, cwd: Path) -> tuple[subprocess.CompletedProcess, int | None]:
-    """Run a script in a fresh interpreter; the result and the script line its traceback ends at.
-
-    The checkout is on PYTHONPATH as an installed tfparity would be: the fixed tutorial imports
-    tfparity's reader (upgrade.TUTORIAL_READER), nothing the tests provide."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    where = conftest._data_path("mnist")  # the data tfparity's tests use, never a download into cwd
-    if where is not None:
-        env["TFPARITY_MNIST_DIR"] = str(Path(where).resolve())
-    proc = subprocess.run([sys.executable, str(path)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    lines = [int(n) for n in re.findall(rf'File "{re.escape(str(path))}", line (\d+)', proc.stderr)]
-    return proc, (lines[-1] if lines else None)
 
 
 # --- the tutorial script: tf_upgrade_v2 says 0 issues --------------------------------------------
@@ -188,204 +170,7 @@ def test_converted_layers_script_fails_at_the_first_fatal_finding(layers, tmp_pa
     assert "No module named 'tensorflow.contrib'" in proc.stderr
 
 
-# --- the audit's static rules on small programs -----------------------------------------------
-# Each line that should be reported ends with `# expect: KIND`; the test reads the expectation there.
-
-SNIPPETS = {
-    "compat_v1_alias": """
-import tensorflow.compat.v1 as tf
-x = tf.placeholder(tf.float32, [None, 3])  # expect: eager-conflict
-""",
-    "compat_v1_alias_disabled": """
-import tensorflow.compat.v1 as tf
-tf.disable_eager_execution()
-x = tf.placeholder(tf.float32, [None, 3])
-sess = tf.Session()
-""",
-    "disabled_too_late": """
-import tensorflow as tf
-x = tf.compat.v1.placeholder(tf.float32)  # expect: eager-conflict
-tf.compat.v1.disable_eager_execution()
-""",
-    "from_import": """
-from tensorflow.compat.v1 import placeholder
-x = placeholder("float32")  # expect: eager-conflict
-""",
-    "graph_context": """
-import tensorflow as tf
-def inputs():
-    return tf.compat.v1.placeholder(tf.float32)
-def unused():
-    return tf.compat.v1.placeholder(tf.float32)  # expect: graph-only
-g = tf.Graph()
-with g.as_default():
-    x = inputs()
-with tf.Graph().as_default():
-    y = tf.compat.v1.placeholder(tf.float32)
-with tf.compat.v1.Session(graph=g) as sess:
-    pass
-""",
-    "called_outside_graph": """
-import tensorflow as tf
-def inputs():
-    return tf.compat.v1.placeholder(tf.float32)  # expect: eager-conflict
-with tf.Graph().as_default():
-    x = inputs()
-z = inputs()
-""",
-    "minimize": """
-import tensorflow as tf
-v = tf.Variable(1.0)
-opt = tf.compat.v1.train.GradientDescentOptimizer(0.1)
-opt.minimize(lambda: v * v)
-opt.minimize(v * v)  # expect: eager-conflict
-""",
-    "removed_and_missing": """
-import tensorflow as tf
-import tensorflow.contrib.slim as slim  # expect: removed-import
-y = slim.fully_connected(None, 3)
-est = tf.estimator.Estimator  # expect: missing-symbol
-ok = tf.keras.layers.Dense
-""",
-    "device_functions": """
-import tensorflow as tf
-def place(op):
-    return "/cpu:0"
-setter = tf.compat.v1.train.replica_device_setter(ps_tasks=1)
-with tf.device(place):  # expect: changed-api
-    pass
-with tf.device(lambda op: "/cpu:0"):  # expect: changed-api
-    pass
-with tf.device(setter):  # expect: changed-api
-    pass
-with tf.device(tf.compat.v1.train.replica_device_setter(ps_tasks=1)):  # expect: changed-api
-    pass
-with tf.device("/cpu:0"):
-    pass
-with tf.compat.v1.device(place):  # expect: eager-conflict
-    pass
-""",
-    "v1_device_function_in_a_graph": """
-import tensorflow as tf
-tf.compat.v1.disable_eager_execution()
-with tf.compat.v1.device(lambda op: "/cpu:0"):
-    pass
-""",
-    "session_eval": """
-import tensorflow as tf
-t = tf.constant(1.0)
-sess = tf.compat.v1.Session()
-print(t.eval(session=sess))  # expect: eager-conflict
-""",
-    "session_made_eagerly_runs_after_disable": """
-import tensorflow as tf
-sess = tf.compat.v1.Session()
-tf.compat.v1.disable_eager_execution()
-c = tf.constant(1.0)
-sess.run(c)
-""",
-    "capture_in_a_graph_context": """
-import tensorflow as tf
-lr = tf.constant(0.1)
-with tf.Graph().as_default():
-    step = lr * 2.0  # expect: eager-capture
-    local = tf.constant(0.1)
-    other = local * 2.0
-""",
-    "capture_after_disable_in_main": """
-import tensorflow as tf
-W = tf.Variable(tf.ones([2, 2]))
-b = W * 2.0
-def main():
-    tf.compat.v1.disable_eager_execution()
-    x = tf.compat.v1.placeholder(tf.float32, [None, 2])
-    return tf.matmul(x, W)  # expect: eager-capture
-main()
-""",
-    "no_capture_when_remade": """
-import tensorflow as tf
-scale = tf.constant(2.0)
-tf.compat.v1.disable_eager_execution()
-scale = tf.constant(3.0)
-x = tf.compat.v1.placeholder(tf.float32)
-y = x * scale
-""",
-}
-
-
-@pytest.mark.parametrize("name", sorted(SNIPPETS))
-def test_static_rules(name):
-    code = SNIPPETS[name]
-    expected = sorted(
-        (i, m.group(1)) for i, line in enumerate(code.splitlines(), 1) if (m := re.search(r"# expect: (\S+)", line))
-    )
-    found = sorted((f.line, f.kind) for f in upgrade.audit(code) if f.kind != "compat-v1")
-    assert found == expected
-
-
-def test_compat_v1_alias_debt_points_at_the_same_tf2_object():
-    findings = upgrade.audit("import tensorflow.compat.v1 as tf\nx = tf.zeros([2], tf.float32)\n")
-    fixes = {f.symbol: f.fix for f in findings if f.kind == "compat-v1"}
-    assert fixes["tf.float32"].startswith("tf.float32: the same object")
-
-
-def test_no_false_alarm_on_graph_built_tf1_code():
-    """tfparity's own TF1 style builds under a private tf.Graph and runs Session(graph=...)."""
-    findings = upgrade.audit((REPO / "tf1_graph" / "graph_style.py").read_text())
-    assert not [f for f in findings if f.kind != "compat-v1"], [f for f in findings if f.kind != "compat-v1"]
-    assert any(f.symbol == "tf.compat.v1.placeholder" for f in findings)  # still counted as debt
-
-
-def test_audit_tables_name_symbols_the_installed_tensorflow_has():
-    import tensorflow as tf
-
-    for name in [*upgrade.GRAPH_ONLY, *upgrade.EAGER_OFF, *upgrade.GRAPH_SOURCES]:
-        real = name.split("(")[0]  # `tf.compat.v1.device(function)`: a use of tf.compat.v1.device
-        assert upgrade.resolve_chain(upgrade.Binding("tf", "tensorflow"), tuple(real.split(".")[1:])) is None, name
-    for name in upgrade.DEBT_FIXES:
-        if not name.startswith(("layers", "nn.rnn_cell")):
-            assert (
-                upgrade.resolve_chain(upgrade.Binding("tf.compat.v1", "tensorflow.compat.v1"), tuple(name.split(".")))
-                is None
-            ), name
-    assert tf.executing_eagerly()  # the audit resolved names without touching eager execution
-
-
-# --- the command -------------------------------------------------------------------------------
-
-
-def test_cli_prints_diff_converter_report_and_the_problems_it_misses(capsys, monkeypatch):
-    monkeypatch.chdir(REPO)
-    status = cli.main(["upgrade", "tests/fixtures/mnist_softmax.py"])
-    out = capsys.readouterr().out
-    assert status == upgrade.EXIT_FAILS
-    assert (
-        "-x = tf.placeholder(tf.float32, [None, 784])" in out
-        and "+x = tf.compat.v1.placeholder(tf.float32, [None, 784])" in out
-    )
-    assert "Detected 0 issues that require attention" in out
-    assert "removed-import" in out and "eager-conflict" in out and "tf.compat.v1.disable_eager_execution()" in out
-
-
-def test_cli_json_and_markdown(capsys, monkeypatch, tmp_path):
-    monkeypatch.chdir(REPO)
-    assert (
-        cli.main(
-            ["upgrade", "tests/fixtures/mnist_softmax.py", "--format", "json", "--report", str(tmp_path / "r.json")]
-        )
-        == 1
-    )
-    report = json.loads((tmp_path / "r.json").read_text())
-    assert report["converter"]["issues_count"] == 0 and report["exit_status"] == 1
-    assert {"removed-import", "eager-conflict", "compat-v1"} <= {f["kind"] for f in report["findings"]}
-    assert report["diff"].startswith("--- tests/fixtures/mnist_softmax.py")
-    cli.main(["upgrade", "tests/fixtures/mnist_softmax.py", "--format", "markdown"])
-    markdown = capsys.readouterr().out
-    assert (
-        "```diff" in markdown
-        and re.search(r"^\| line +\| symbol +\| what happens", markdown, re.M)
-        and "](https://www.tensorflow.org/api_docs/python/tf/compat/v1/Session)" in markdown
-    )
+# --- the command writes the converted file only when asked -----------------------------------
 
 
 def test_converted_file_is_written_only_when_asked(tmp_path, monkeypatch, tutorial, capsys):
@@ -397,103 +182,6 @@ def test_converted_file_is_written_only_when_asked(tmp_path, monkeypatch, tutori
     cli.main(["upgrade", str(TUTORIAL), "-q", "-o", "fixed.py", "--apply-fixes"])
     assert (tmp_path / "fixed.py").read_text() == upgrade.apply_fixes(tutorial[0].converted, tutorial[1])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["converted.py", "fixed.py"]  # no temporary files left
-
-
-def test_clean_script_exits_zero(tmp_path, capsys):
-    script = tmp_path / "tf2.py"
-    script.write_text("import tensorflow as tf\nx = tf.math.log(tf.constant([1.0]))\n")
-    assert cli.main(["upgrade", str(script)]) == upgrade.EXIT_OK
-    assert "Nothing found that makes the converted code fail" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("kind", ["missing", "folder", "binary", "python2", "notebook", "fixes_without_output"])
-def test_bad_input_is_named_with_its_fix(kind, tmp_path, capsys):
-    path = tmp_path / {"folder": "scripts", "notebook": "nb.ipynb"}.get(kind, "script.py")
-    extra = []
-    if kind == "folder":
-        path.mkdir()
-    elif kind == "binary":
-        path.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00")
-    elif kind == "python2":
-        path.write_text("import tensorflow as tf\nprint tf.__version__\n")
-    elif kind == "notebook":
-        path.write_text("{}")
-    elif kind == "fixes_without_output":
-        path.write_text("import tensorflow as tf\n")
-        extra = ["--apply-fixes"]
-    assert cli.main(["upgrade", str(path), *extra]) == upgrade.EXIT_BAD_INPUT
-    err = capsys.readouterr().err
-    assert err.startswith("tfparity upgrade: error: ")
-    assert (str(path) in err) if kind != "fixes_without_output" else ("-o FILE" in err)
-    if kind == "python2":
-        assert f"{path}:2:" in err and "2to3" in err
-
-
-# --- when tf_upgrade_v2 itself fails ------------------------------------------------------------
-
-
-def pasta_failure_line() -> int:
-    """The fixture's line that pasta cannot annotate (a slice assignment continued with a backslash)."""
-    return next(i for i, line in enumerate(PASTA_FAILURE.read_text().splitlines(), 1) if line.startswith("c[(n - i)"))
-
-
-def test_converter_failure_is_reported_with_an_audit_of_the_source_and_exit_2(capsys, tmp_path):
-    out_file = tmp_path / "converted.py"
-    status = cli.main(["upgrade", str(PASTA_FAILURE), "--format", "json", "-q", "-o", str(out_file)])
-    captured = capsys.readouterr()
-    assert status == upgrade.EXIT_BAD_INPUT
-    report = json.loads(captured.out)  # the report is still printed, as JSON
-    line = pasta_failure_line()
-    assert report["converter"]["failed"] and report["converter"]["error"]["line"] == line
-    assert "AnnotationError" in report["converter"]["error"]["why"] and report["exit_status"] == upgrade.EXIT_BAD_INPUT
-    assert report["audited"] == "unconverted source"
-    # The unconverted source still uses tf.placeholder, which TF2 removed: found, with the rename.
-    placeholder = next(
-        i for i, text in enumerate(PASTA_FAILURE.read_text().splitlines(), 1) if "tf.placeholder" in text
-    )
-    missing = [f for f in report["findings"] if f["kind"] == "missing-symbol"]
-    assert [(f["line"], f["symbol"]) for f in missing] == [(placeholder, "tf.placeholder")]
-    assert "tf.compat.v1.placeholder" in missing[0]["fix"]
-    # One line on stderr: the file, the line, why; no traceback; nothing written.
-    err = captured.err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("tfparity upgrade: error: "), captured.err
-    assert f"{PASTA_FAILURE}:{line}:" in err[0] and "AnnotationError" in err[0] and "Traceback" not in captured.err
-    assert not out_file.exists()
-
-
-def test_converter_failure_in_the_text_report(capsys):
-    assert cli.main(["upgrade", str(PASTA_FAILURE), "-q"]) == upgrade.EXIT_BAD_INPUT
-    out = capsys.readouterr().out
-    assert "tf_upgrade_v2: failed, nothing converted" in out and f"{PASTA_FAILURE}:{pasta_failure_line()}:" in out
-    assert "Audit: 1 problem that makes the unconverted source fail" in out
-
-
-def test_converter_failure_without_a_line_still_names_the_file(capsys, monkeypatch, tmp_path):
-    """Any exception of the converter (here: pasta's recursion on a deeply nested expression)."""
-    from tensorflow.tools.compatibility import ast_edits
-
-    def recurse(*args):
-        raise RecursionError("maximum recursion depth exceeded")
-
-    monkeypatch.setattr(ast_edits.ASTCodeUpgrader, "update_string_pasta", recurse)
-    script = tmp_path / "deep.py"
-    script.write_text("import tensorflow as tf\nx = tf.placeholder(tf.float32)\n")
-    assert cli.main(["upgrade", str(script), "-q"]) == upgrade.EXIT_BAD_INPUT
-    captured = capsys.readouterr()
-    [err] = captured.err.strip().splitlines()
-    assert f"{script}: tf_upgrade_v2 could not convert it (RecursionError: maximum recursion depth exceeded)" in err
-    assert "missing-symbol" in captured.out and "Traceback" not in captured.err
-
-
-def test_converter_parse_failure_is_read_from_its_log():
-    """When pasta.parse raises, tf_upgrade_v2 returns nothing converted and logs the traceback."""
-    log = [
-        'ERROR: Failed to parse.\nTraceback (most recent call last):\n  File "pasta/base/ast_utils.py", line 12, '
-        "in parse\n"
-        "ValueError: source code string cannot contain null bytes, line 7\n"
-    ]
-    failure = upgrade.failure_in_log(log)
-    assert failure == upgrade.ConverterFailure(7, "ValueError: source code string cannot contain null bytes, line 7")
 
 
 # --- the report's wording and tables -------------------------------------------------------------

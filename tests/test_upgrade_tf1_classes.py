@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_upgrade import FIXTURES, run_script
+from upgrade_support import FIXTURES, run_script
 
 from tfparity.benchmarks import upgrade, upgrade_tables
 

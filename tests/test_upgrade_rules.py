@@ -1,0 +1,174 @@
+"""`tfparity upgrade`'s audit: its static rules on small programs, and its tables of symbols checked
+against the installed TensorFlow.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from upgrade_support import REPO
+
+from tfparity.benchmarks import upgrade
+
+# --- the audit's static rules on small programs -----------------------------------------------
+# Each line that should be reported ends with `# expect: KIND`; the test reads the expectation there.
+
+SNIPPETS = {
+    "compat_v1_alias": """
+import tensorflow.compat.v1 as tf
+x = tf.placeholder(tf.float32, [None, 3])  # expect: eager-conflict
+""",
+    "compat_v1_alias_disabled": """
+import tensorflow.compat.v1 as tf
+tf.disable_eager_execution()
+x = tf.placeholder(tf.float32, [None, 3])
+sess = tf.Session()
+""",
+    "disabled_too_late": """
+import tensorflow as tf
+x = tf.compat.v1.placeholder(tf.float32)  # expect: eager-conflict
+tf.compat.v1.disable_eager_execution()
+""",
+    "from_import": """
+from tensorflow.compat.v1 import placeholder
+x = placeholder("float32")  # expect: eager-conflict
+""",
+    "graph_context": """
+import tensorflow as tf
+def inputs():
+    return tf.compat.v1.placeholder(tf.float32)
+def unused():
+    return tf.compat.v1.placeholder(tf.float32)  # expect: graph-only
+g = tf.Graph()
+with g.as_default():
+    x = inputs()
+with tf.Graph().as_default():
+    y = tf.compat.v1.placeholder(tf.float32)
+with tf.compat.v1.Session(graph=g) as sess:
+    pass
+""",
+    "called_outside_graph": """
+import tensorflow as tf
+def inputs():
+    return tf.compat.v1.placeholder(tf.float32)  # expect: eager-conflict
+with tf.Graph().as_default():
+    x = inputs()
+z = inputs()
+""",
+    "minimize": """
+import tensorflow as tf
+v = tf.Variable(1.0)
+opt = tf.compat.v1.train.GradientDescentOptimizer(0.1)
+opt.minimize(lambda: v * v)
+opt.minimize(v * v)  # expect: eager-conflict
+""",
+    "removed_and_missing": """
+import tensorflow as tf
+import tensorflow.contrib.slim as slim  # expect: removed-import
+y = slim.fully_connected(None, 3)
+est = tf.estimator.Estimator  # expect: missing-symbol
+ok = tf.keras.layers.Dense
+""",
+    "device_functions": """
+import tensorflow as tf
+def place(op):
+    return "/cpu:0"
+setter = tf.compat.v1.train.replica_device_setter(ps_tasks=1)
+with tf.device(place):  # expect: changed-api
+    pass
+with tf.device(lambda op: "/cpu:0"):  # expect: changed-api
+    pass
+with tf.device(setter):  # expect: changed-api
+    pass
+with tf.device(tf.compat.v1.train.replica_device_setter(ps_tasks=1)):  # expect: changed-api
+    pass
+with tf.device("/cpu:0"):
+    pass
+with tf.compat.v1.device(place):  # expect: eager-conflict
+    pass
+""",
+    "v1_device_function_in_a_graph": """
+import tensorflow as tf
+tf.compat.v1.disable_eager_execution()
+with tf.compat.v1.device(lambda op: "/cpu:0"):
+    pass
+""",
+    "session_eval": """
+import tensorflow as tf
+t = tf.constant(1.0)
+sess = tf.compat.v1.Session()
+print(t.eval(session=sess))  # expect: eager-conflict
+""",
+    "session_made_eagerly_runs_after_disable": """
+import tensorflow as tf
+sess = tf.compat.v1.Session()
+tf.compat.v1.disable_eager_execution()
+c = tf.constant(1.0)
+sess.run(c)
+""",
+    "capture_in_a_graph_context": """
+import tensorflow as tf
+lr = tf.constant(0.1)
+with tf.Graph().as_default():
+    step = lr * 2.0  # expect: eager-capture
+    local = tf.constant(0.1)
+    other = local * 2.0
+""",
+    "capture_after_disable_in_main": """
+import tensorflow as tf
+W = tf.Variable(tf.ones([2, 2]))
+b = W * 2.0
+def main():
+    tf.compat.v1.disable_eager_execution()
+    x = tf.compat.v1.placeholder(tf.float32, [None, 2])
+    return tf.matmul(x, W)  # expect: eager-capture
+main()
+""",
+    "no_capture_when_remade": """
+import tensorflow as tf
+scale = tf.constant(2.0)
+tf.compat.v1.disable_eager_execution()
+scale = tf.constant(3.0)
+x = tf.compat.v1.placeholder(tf.float32)
+y = x * scale
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SNIPPETS))
+def test_static_rules(name):
+    code = SNIPPETS[name]
+    expected = sorted(
+        (i, m.group(1)) for i, line in enumerate(code.splitlines(), 1) if (m := re.search(r"# expect: (\S+)", line))
+    )
+    found = sorted((f.line, f.kind) for f in upgrade.audit(code) if f.kind != "compat-v1")
+    assert found == expected
+
+
+def test_compat_v1_alias_debt_points_at_the_same_tf2_object():
+    findings = upgrade.audit("import tensorflow.compat.v1 as tf\nx = tf.zeros([2], tf.float32)\n")
+    fixes = {f.symbol: f.fix for f in findings if f.kind == "compat-v1"}
+    assert fixes["tf.float32"].startswith("tf.float32: the same object")
+
+
+def test_no_false_alarm_on_graph_built_tf1_code():
+    """tfparity's own TF1 style builds under a private tf.Graph and runs Session(graph=...)."""
+    findings = upgrade.audit((REPO / "tf1_graph" / "graph_style.py").read_text())
+    assert not [f for f in findings if f.kind != "compat-v1"], [f for f in findings if f.kind != "compat-v1"]
+    assert any(f.symbol == "tf.compat.v1.placeholder" for f in findings)  # still counted as debt
+
+
+def test_audit_tables_name_symbols_the_installed_tensorflow_has():
+    import tensorflow as tf
+
+    for name in [*upgrade.GRAPH_ONLY, *upgrade.EAGER_OFF, *upgrade.GRAPH_SOURCES]:
+        real = name.split("(")[0]  # `tf.compat.v1.device(function)`: a use of tf.compat.v1.device
+        assert upgrade.resolve_chain(upgrade.Binding("tf", "tensorflow"), tuple(real.split(".")[1:])) is None, name
+    for name in upgrade.DEBT_FIXES:
+        if not name.startswith(("layers", "nn.rnn_cell")):
+            assert (
+                upgrade.resolve_chain(upgrade.Binding("tf.compat.v1", "tensorflow.compat.v1"), tuple(name.split(".")))
+                is None
+            ), name
+    assert tf.executing_eagerly()  # the audit resolved names without touching eager execution
