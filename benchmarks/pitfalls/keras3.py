@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tfparity.benchmarks import cache
 from tfparity.benchmarks.pitfalls.core import (
     DataLoader,
     Measurement,
@@ -48,11 +49,10 @@ def tf_keras_requirement() -> str:
 
 
 def tf_keras_dir() -> Path:
-    """$TFPARITY_TF_KERAS_DIR, else a per-version folder under the user's cache."""
+    """$TFPARITY_TF_KERAS_DIR, else a per-version folder in tfparity's cache folder (`benchmarks.cache`)."""
     if os.environ.get("TFPARITY_TF_KERAS_DIR"):
         return Path(os.environ["TFPARITY_TF_KERAS_DIR"])
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "tfparity" / tf_keras_requirement().replace("==", "-").replace(".*", "")
+    return cache.cache_dir() / tf_keras_requirement().replace("==", "-").replace(".*", "")
 
 
 def ensure_tf_keras() -> tuple[Path | None, str]:

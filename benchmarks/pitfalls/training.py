@@ -23,9 +23,9 @@ from tfparity.compat import (
     initial_weights,
     iterate_batches,
     make_batch_plan,
-    max_abs_diff,
     step_timing,
 )
+from tfparity.compat.metrics import largest_abs_diff
 from tfparity.compat.parity import Trajectory
 from tfparity.tf1_graph import graph_style
 from tfparity.tf2_eager import function_style
@@ -120,4 +120,4 @@ def train_graph_on(data: Datasets, config: TrainConfig, batches: Batches) -> Run
 
 def max_weight_diff(a: RunResult, b: RunResult) -> float:
     """Largest |difference| over every weight of two runs."""
-    return max(max_abs_diff(a.weights, b.weights).values())
+    return largest_abs_diff(a.weights, b.weights)
