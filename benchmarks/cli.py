@@ -275,7 +275,7 @@ def write_output(text: str, output: str | None, *, quiet: bool = False) -> None:
 # name -> a command line worth copying, shown at the end of the command's --help
 EXAMPLES = {
     "compare": "tfparity compare --data-dir ~/data/mnist --steps 1000 --format json -o compare.json",
-    "parity": "tfparity parity --styles keras_fit --optimizer adam --learning-rate 0.001 --steps 200",
+    "parity": "tfparity parity my_migration.py:make_pair --steps 200 --strict --format json -o parity.json",
     "sidebyside": "tfparity sidebyside --styles tf1_graph function --format html -o side_by_side.html",
     "pitfalls": "tfparity pitfalls adam-epsilon sum-vs-mean-loss --format markdown",
     "bench": "tfparity bench --quick --devices cpu --plot plots/ -o bench.txt",

@@ -1,4 +1,10 @@
-"""`tfparity compare`: train every style on one config and show how far each lands from TF1."""
+"""`tfparity compare`: train every style on one config and show how far each lands from TF1.
+
+Each style's row carries its parity verdict against the TF1 run (`compat.parity`, through
+`parity_sides`): bit-identical, within tolerance, sensitive problem and no bug, bug, or
+non-finite, with the margin that decided it. The verdict comes from a second, recorded run of
+each style (weights read at every step), so the timings stay those of the plain runs.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,9 @@ from typing import Any
 
 from tabulate import tabulate
 
-from tfparity.benchmarks import cli, idioms
+from tfparity.benchmarks import cli, idioms, parity_sides
 from tfparity.benchmarks.progress import Progress
-from tfparity.compat import Datasets, RunResult, TrainConfig, max_abs_diff, weights_digest
+from tfparity.compat import Datasets, RunResult, TrainConfig, max_abs_diff, parity, weights_digest
 from tfparity.compat.finite import FIX as NONFINITE_FIX
 
 
@@ -48,9 +54,42 @@ def run_styles(
     return results
 
 
-def rows(results: dict[str, RunResult | BaseException]) -> list[dict[str, Any]]:
+def parity_verdicts(
+    data: Datasets, config: TrainConfig, results: dict[str, RunResult | BaseException], *, quiet: bool = False
+) -> dict[str, parity.ParityReport]:
+    """Each style that ran against the TF1 graph, with `compat.parity`'s default rule (none when TF1 failed)."""
+    ran = [n for n, r in results.items() if isinstance(r, RunResult) and n != idioms.REFERENCE]
+    if not ran or not isinstance(results.get(idioms.REFERENCE), RunResult):
+        return {}
+    with Progress(len(ran) + 1, "parity verdicts", quiet=quiet) as progress:
+        return parity_sides.check_styles(
+            data, config, ran, metrics=None, progress=lambda name: progress.step(f"checking {name}")
+        )
+
+
+def verdict_cell(report: parity.ParityReport | None) -> str:
+    """'bit-identical', 'within tolerance (0.07x)', 'sensitive, no bug (0.31x envelope)', 'BUG (37x envelope)'."""
+    if report is None:
+        return "-"
+    m = report.margin
+    ratio = "" if m is None else f"{m.ratio:.2g}x" if m.ratio >= 0.01 else f"{m.ratio:.0e}x"
+    t = report.trajectory
+    if report.verdict == parity.PARITY:
+        return "bit-identical" if t is not None and t.bit_identical else f"within tolerance ({ratio})"
+    if report.verdict == parity.SENSITIVE:
+        return f"sensitive, no bug ({ratio} envelope)"
+    if report.verdict == parity.BUG:
+        return f"BUG ({ratio} {m.against}, step {m.step})" if m is not None and m.step is not None else "BUG"
+    return report.verdict
+
+
+def rows(
+    results: dict[str, RunResult | BaseException], reports: dict[str, parity.ParityReport] | None = None
+) -> list[dict[str, Any]]:
     """One row per style. A run that went non-finite (or a non-finite reference) has no
-    max |dW| (None) and is never bit-identical: NaN equals nothing."""
+    max |dW| (None) and is never bit-identical: NaN equals nothing. `reports` adds each style's
+    parity verdict (the reference's own row says "reference")."""
+    reports = reports or {}
     ref = results.get(idioms.REFERENCE)
     ref_ok = isinstance(ref, RunResult) and ref.nonfinite is None
     out = []
@@ -83,9 +122,20 @@ def rows(results: dict[str, RunResult | BaseException]) -> list[dict[str, Any]]:
                 "seconds": result.seconds,
                 "ms_per_step": result.ms_per_step,
                 "first_step_ms": result.extra.get("first_step_ms"),
+                **_verdict_keys(name, reports.get(name)),
             }
         )
     return out
+
+
+def _verdict_keys(name: str, report: parity.ParityReport | None) -> dict[str, Any]:
+    if name == idioms.REFERENCE:
+        return {"verdict": "reference", "verdict_detail": "reference", "margin": None}
+    if report is None:
+        return {"verdict": None, "verdict_detail": "-", "margin": None}
+    m = report.margin
+    margin = None if m is None else {"ratio": m.ratio, "against": m.against, "step": m.step, "where": m.where}
+    return {"verdict": report.verdict, "verdict_detail": verdict_cell(report), "margin": margin}
 
 
 def _json_safe(value: Any) -> Any:
@@ -106,7 +156,8 @@ def _diff_cell(row: dict[str, Any], key: str) -> str:
 def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: TrainConfig) -> str:
     if fmt == "json":
         return json.dumps(_json_safe(table_rows), indent=2, allow_nan=False)
-    headers = ["style", "test acc", "final loss", "max |dW| vs TF1", "max |db| vs TF1", "bit-identical", "s", "ms/step"]
+    headers = ["style", "test acc", "final loss", "max |dW| vs TF1", "max |db| vs TF1", "parity verdict"]
+    headers += ["s", "ms/step"]
     body = []
     for r in table_rows:
         if "error" in r:
@@ -119,7 +170,7 @@ def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: T
                 f"{r['final_loss']:.6g}",
                 _diff_cell(r, "max_abs_dw"),
                 _diff_cell(r, "max_abs_db"),
-                "yes" if r["bit_identical"] else "no",
+                r["verdict_detail"],
                 f"{r['seconds']:.2f}",
                 f"{r['ms_per_step']:.3f}",
             ]
@@ -132,8 +183,12 @@ def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: T
     if fmt == "markdown":  # a bare | inside a cell would split the column in a pipe table
         headers = [h.replace("|", "\\|") for h in headers]
     table = tabulate(body, headers=headers, tablefmt="github" if fmt == "markdown" else "simple", disable_numparse=True)
-    note = "ms/step: training loop after the first step (which carries tracing/graph set-up)."
-    sections = [title, table, *_nonfinite_section(table_rows, fmt), note if fmt == "table" else f"_{note}_"]
+    notes = [
+        "ms/step: training loop after the first step (which carries tracing/graph set-up).",
+        "parity verdict: against the TF1 run, by `tfparity parity`'s rule; Nx: its margin (above 1x: a bug).",
+    ]
+    note = "\n".join(notes if fmt == "table" else [f"_{n}_" for n in notes])
+    sections = [title, table, *_nonfinite_section(table_rows, fmt), note]
     return "\n\n".join(sections)
 
 
@@ -159,7 +214,8 @@ def run(args: argparse.Namespace) -> int:
     names = idioms.select_styles(args.styles)
     data = cli.load_data_from_args(args)
     results = run_styles(data, config, names, quiet=args.quiet)
-    cli.write_output(render(rows(results), args.format, data, config), args.output, quiet=args.quiet)
+    reports = parity_verdicts(data, config, results, quiet=args.quiet)
+    cli.write_output(render(rows(results, reports), args.format, data, config), args.output, quiet=args.quiet)
     failed = [n for n, r in results.items() if isinstance(r, BaseException)]
     for name in failed:
         print(
@@ -174,4 +230,7 @@ def run(args: argparse.Namespace) -> int:
             f"so not compared; {NONFINITE_FIX}",
             file=sys.stderr,
         )
-    return 1 if failed or broken else 0
+    bugs = [n for n, r in reports.items() if r.verdict == parity.BUG]
+    for name in bugs:
+        print(f"tfparity compare: {name}: {reports[name].headline}", file=sys.stderr)
+    return 1 if failed or broken or bugs else 0

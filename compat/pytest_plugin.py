@@ -6,7 +6,8 @@ Installing tfparity makes the `parity_check` fixture available in every test sui
         parity_check(TF1GraphSide(build_tf1), TF2Side(make_keras), batches)
 
 It takes the arguments of `compat.parity.assert_parity` and fails the test with the whole
-parity report as the message (no traceback into tfparity's own code).
+parity report as the message, once (no traceback into tfparity's own code); its first line,
+what `pytest -ra` shows, is the verdict and where it was decided.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def parity_check() -> Callable[..., Any]:
         try:
             return assert_parity(reference, candidate, batches, **options)
         except AssertionError as failure:
-            pytest.fail(str(failure), pytrace=False)
+            message = str(failure)
+        # Outside the except block: pytest.fail there would chain the AssertionError and show the report twice.
+        pytest.fail(message, pytrace=False)
 
     return check

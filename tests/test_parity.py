@@ -203,7 +203,8 @@ def test_given_initial_weights_and_sparse_weight_records(batches):
     tf1, tf2 = two_layer.sides("sgd", 0.1)
     report = parity.check_parity(tf1, tf2, batches, initial_weights=start, record_every=10)
     assert report.verdict == parity.PARITY, f"\n{report}"
-    assert report.forward.weights == "the given initial weights"
+    assert report.forward.weights.startswith("the given initial weights")
+    assert report.start == "the given initial weights"
     assert report.trajectory.weight_steps == [0, 10, 20, 30] and len(report.trajectory.loss_divergence) == STEPS
     with pytest.raises(ValueError, match=r"initial_weights has no value for \['logits/bias'\]"):
         parity.check_parity(tf1, tf2, batches, initial_weights={k: v for k, v in start.items() if k != "logits/bias"})
@@ -212,19 +213,17 @@ def test_given_initial_weights_and_sparse_weight_records(batches):
 def test_report_reads_and_serializes(sgd_reports):
     for report in sgd_reports.values():
         text = str(report)
-        assert text.splitlines()[0] == f"parity: {report.candidate} against tf1: {report.verdict.upper()}"
+        head = f"parity: {report.candidate} against tf1: {report.verdict.upper()}: "
+        assert text.splitlines()[0] == report.headline and report.headline.startswith(head)
+        assert report.summary and report.headline.endswith(report.summary)  # what decided it, on the first line
         data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
         assert data["verdict"] == report.verdict and data["ok"] == report.ok
         assert data["named"] == sorted(report.named())
-    correct = sgd_reports["correct"].to_dict()
+    correct = sgd_reports["correct"]
+    assert correct.margin.against == "tolerance" and correct.margin.describe() in correct.headline
+    correct = correct.to_dict()
     assert len(correct["trajectory"]["reference_losses"]) == STEPS
     assert correct["trajectory"]["weight_steps"] == list(range(STEPS + 1))
-
-
-def test_sensitivity_rule_envelope_is_a_cumulative_sum():
-    assert parity.cumulative_envelope([0, 1, 2, 3], [1.0, 2.0, 3.0, 4.0], factor=10) == [10.0, 30.0, 60.0, 100.0]
-    # Sparse records: each P counts for the steps since the previous record.
-    assert parity.cumulative_envelope([0, 5, 10], [1.0, 2.0, 3.0], factor=1) == [1.0, 11.0, 26.0]
 
 
 def test_perturbation_is_one_ulp_at_each_tensors_scale():

@@ -35,7 +35,7 @@ def test_a_divergent_style_exits_1_and_is_named(mnist, capsys, monkeypatch):
     assert "first divergence beyond tolerance: step 1: " in out
 
 
-def test_sensitive_problem_exits_1_unless_allowed(fashion_mnist, capsys):
+def test_sensitive_problem_passes_unless_strict(fashion_mnist, capsys):
     args = (
         "--data-dir",
         fashion_mnist.source,
@@ -48,12 +48,13 @@ def test_sensitive_problem_exits_1_unless_allowed(fashion_mnist, capsys):
         "--format",
         "json",
     )
-    status, out, _ = run_cli(capsys, *args)
+    status, out, _ = run_cli(capsys, *args, "--strict")
     report = json.loads(out)["reports"]["keras_fit"]
     assert status == 1 and report["verdict"] == "sensitive problem, no bug"
     assert report["growth"]["beyond_tolerance_at"] is not None
-    status, _, _ = run_cli(capsys, *args, "--allow-sensitive")
-    assert status == 0
+    assert report["margin"]["against"] == "envelope" and report["margin"]["ratio"] <= 1
+    assert run_cli(capsys, *args)[0] == 0  # the default: sensitivity-only passes
+    assert run_cli(capsys, *args, "--allow-sensitive")[0] == 0
 
 
 def test_reference_is_not_a_candidate(capsys):

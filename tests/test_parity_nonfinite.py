@@ -73,7 +73,10 @@ def test_both_runs_non_finite_is_never_parity():
     ]
     assert report.named() == {"loss", "b"}
     text = str(report)
-    assert text.splitlines()[0] == "parity: tf2 against tf1: NON-FINITE"
+    assert (
+        text.splitlines()[0]
+        == "parity: tf2 against tf1: NON-FINITE: both runs went non-finite from step 2: nothing to compare"
+    )
     assert "lower the learning rate" in text and "softmax_cross_entropy_with_logits" in text
     assert "tf2: non-finite loss inf from step 2; b from step 3" in text
     assert (

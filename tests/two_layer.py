@@ -101,3 +101,11 @@ def sides(optimizer: str = "sgd", learning_rate: float = 0.1, bug: str | None = 
         name_map=keras_names,
     )
     return tf1, tf2
+
+
+def case_sum_loss():
+    """The pair with the planted `sum_loss` bug, as a ParityCase (what `tfparity parity` exits 1 on)."""
+    from tfparity.compat.parity.case import ParityCase
+
+    reference, candidate = sides(bug="sum_loss")
+    return ParityCase(reference, candidate, name="sum_loss")

@@ -4,7 +4,8 @@ On TF 2.21 / Keras 3 (each line is tested in tests/test_parity.py):
 
 - NumPy arrays as initial values on both sides: always agree. `check_parity` copies the
   reference's initial values into the candidate before the forward and trajectory checks, so
-  initializer randomness never reaches them.
+  initializer randomness never reaches them; when the reference's own builds differ, it draws
+  them under a seed it sets (`initial.reproducible_start`), so every run starts the same.
 - Keras 3 initializers with an integer seed (`keras.initializers.GlorotUniform(seed=1)`) draw
   with `tf.random.stateless_*`: the same numbers inside a TF1 graph (as the `initializer=` of
   `tf.compat.v1.get_variable`) and in a Keras layer. So do `tf.random.stateless_*` ops and

@@ -11,8 +11,9 @@ from typing import Any, Literal
 import numpy as np
 
 from tfparity.compat.finite import NonFinite
-from tfparity.compat.parity.sensitivity import Envelope, GrowthEstimate
-from tfparity.compat.parity.tolerance import Difference, Tolerance
+from tfparity.compat.parity.envelope import Envelope
+from tfparity.compat.parity.sensitivity import GrowthEstimate
+from tfparity.compat.parity.tolerance import Difference, Margin, Tolerance
 from tfparity.compat.parity.trajectories import TrajectoryResult
 from tfparity.compat.parity.variables import VariableMismatch, VariableSpec
 
@@ -29,10 +30,15 @@ class ForwardResult:
     inputs: int  # rows compared
     worst: Difference
     shape_mismatch: str = ""  # set when the two sides' outputs differ in shape
+    margin: Margin | None = None  # the largest |diff| / allowed (the tolerance or the rounding bound)
+    bound: str = ""  # the rounding bound, described; "" when not computed
+    probed: list[str] = dataclasses.field(default_factory=list)  # constant tensors given a seeded draw
 
     @property
     def ok(self) -> bool:
-        return not self.shape_mismatch and not self.worst.beyond
+        if self.shape_mismatch:
+            return False
+        return not self.margin.beyond if self.margin is not None else not self.worst.beyond
 
 
 @dataclass
@@ -79,6 +85,10 @@ class ParityReport:
     nonfinite: list[NonFinite]
     verdict: Verdict
     reasons: list[str]
+    margin: Margin | None = None  # what decided the verdict: how far over or under what was allowed, where
+    summary: str = ""  # the verdict's one-line why, after the verdict on the report's first line
+    notes: list[str] = dataclasses.field(default_factory=list)  # what the check did that the user should know
+    start: str = ""  # where both sides' initial values came from
 
     def __repr__(self) -> str:
         return f"<ParityReport {self.candidate} against {self.reference}: {self.verdict}>"
@@ -99,9 +109,17 @@ class ParityReport:
             out.add("outputs")
         if self.trajectory and self.trajectory.first_divergence:
             out.add(self.trajectory.first_divergence.where)
+        if self.verdict == BUG and self.margin is not None:
+            out.add(self.margin.where)
         for n in self.nonfinite:
             out |= set(n.variables) | ({"loss"} if n.loss_step is not None else set())
         return out
+
+    @property
+    def headline(self) -> str:
+        """The report's first line: the verdict, and where it was decided."""
+        head = f"parity: {self.candidate} against {self.reference}: {self.verdict.upper()}"
+        return f"{head}: {self.summary}" if self.summary else head
 
     def __str__(self) -> str:
         return render_report(self)
@@ -142,8 +160,9 @@ def render_report(report: ParityReport) -> str:
     """The report as text: verdict and reasons, then each check, then a table of sampled steps."""
     from tabulate import tabulate
 
-    lines = [f"parity: {report.candidate} against {report.reference}: {report.verdict.upper()}"]
+    lines = [report.headline]
     lines += [f"  - {r}" for r in report.reasons]
+    lines += [f"  note: {n}" for n in report.notes]
     lines.append("")
     if report.variable_mismatches:
         lines.append("variables (every mismatch):")
@@ -156,6 +175,8 @@ def render_report(report: ParityReport) -> str:
         f"variables: {len(report.variables)} on both sides, same names, shapes and dtypes: "
         + ", ".join(f"{v.name} {v.shape} {v.dtype}" for v in report.variables)
     )
+    if report.start:
+        lines.append(f"start: both sides from {report.start}")
     if report.initial_values is not None:
         beyond = [d for d in report.initial_values if d.beyond]
         worst = max((d.abs_diff for d in report.initial_values), default=0.0)
@@ -170,10 +191,15 @@ def render_report(report: ParityReport) -> str:
     elif report.forward:
         f = report.forward
         state = "ok" if f.ok else "DIFFERS"
+        margin = f"; {f.margin.describe()}" if f.margin and f.worst.abs_diff > 0 else ""
         lines.append(
-            f"forward pass ({f.inputs} rows, weights: {f.weights}): {state}, max |diff| {f.worst.abs_diff:.3g} "
-            f"(tolerance {report.tolerance})" + ("" if f.ok else f"\n  {f.worst.describe()}")
+            f"forward pass ({f.inputs} rows, weights: {f.weights}): {state}, max |diff| {f.worst.abs_diff:.3g}"
+            f"{margin} (tolerance {report.tolerance})" + ("" if f.ok else f"\n  {f.worst.describe()}")
         )
+        if f.bound:
+            lines.append(f"  rounding bound: {f.bound}")
+        if f.probed:
+            lines.append(f"  constant tensors given a seeded N(0, 1) draw so that a missing one shows: {f.probed}")
     t = report.trajectory
     if t:
         first = t.first_divergence
@@ -200,7 +226,9 @@ def render_report(report: ParityReport) -> str:
             )
         g, e = report.growth, report.envelope
         if g:
-            lines.append(f"1-ulp growth: {g.describe()}")
+            lines.append(f"rounding spread: {g.describe()}")
+        if e and e.margin:
+            lines.append(f"  margin: {e.margin.describe()} (above 1x: a bug), envelope K = {e.factor:g}")
         p_by = dict(zip(g.weight_steps, g.weight_divergence)) if g else {}
         e_by = dict(zip([k for k in t.weight_steps if k in p_by], e.weight_envelope)) if e else {}
         rows = []
@@ -216,13 +244,13 @@ def render_report(report: ParityReport) -> str:
             )
         headers = ["step", f"loss {report.reference}", f"loss {report.candidate}", "|dloss|", "max |dw| D(k)"]
         if g:
-            headers += ["1-ulp twin P(k)", "envelope E(k)"]
+            headers += ["twins' spread S(k)", "envelope K*S(k)"]
         else:
             rows = [r[:5] for r in rows]
         lines.append(tabulate(rows, headers=headers, disable_numparse=True))
         lines.append("  (step k: weights after k updates, and the loss of batch k at those weights)")
     for name, m in report.metrics.items():
-        twin = f", 1-ulp twin {m.twin:.6g}" if m.twin is not None else ""
+        twin = f", a twin {m.twin:.6g}" if m.twin is not None else ""
         lines.append(
             f"{name}: {report.reference} {m.reference:.6g}, {report.candidate} {m.candidate:.6g}{twin}, "
             f"|diff| {m.diff:.3g} " + ("<=" if m.ok else ">") + f" {m.atol:g}"

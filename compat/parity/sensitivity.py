@@ -1,34 +1,31 @@
-"""Sensitive problem or bug: how far a 1-ulp perturbation grows, and the rule that judges a divergence by it."""
+"""What rounding alone does on this problem: twin runs perturbed by 1 ulp, and the spread between them.
+
+A correct port differs from the reference by rounding at every step (another summation order,
+another fused kernel). A twin reproduces that: the reference (or the candidate) trained again
+from weights moved by 1 ulp, on inputs moved by 1 ulp at every step. Several twins, and the
+distances between every two runs of that family, give at each step the spread rounding alone
+produces; `envelope.py` judges the candidate against it.
+"""
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from tfparity.compat.batches import Batch, PlannedBatches
 from tfparity.compat.metrics import abs_diff, largest_abs_diff
-from tfparity.compat.parity.tolerance import Difference, Tolerance, weights_differences, worst_difference
-from tfparity.compat.parity.trajectories import Trajectory, TrajectoryResult
+from tfparity.compat.parity.tolerance import Tolerance, weights_differences
+from tfparity.compat.parity.trajectories import Trajectory
 from tfparity.compat.parity.variables import Weights
 
-SENSITIVITY_FACTOR = 10.0
-SENSITIVITY_RULE = (
-    "A divergence is explained by float32 sensitivity when, at every recorded step k where the "
-    "candidate is beyond tolerance, its largest difference from the reference D(k) stays within "
-    "the envelope E(k) = K * sum_{j<=k} P(j), where P(j) is how far the reference's own 1-ulp "
-    "perturbed twin has drifted at step j and K is the sensitivity factor (10 by default). "
-    "E(k) is what a 1-ulp rounding difference made at every step grows to on this problem. "
-    "Per-step losses follow the same rule with P(j) the twin's loss difference, plus K times the "
-    "loss's own rounding, sqrt(batch size) float32 ulps of the loss value (a loss is rounded where "
-    "it is computed, whatever the weights). "
-    "A difference beyond tolerance and above E(k), or any difference beyond tolerance in the "
-    "variables, the initial values or the forward pass, is a bug."
-)
+DEFAULT_TWINS = 3
 
-
-# --- the 1-ulp perturbation ----------------------------------------------------------------
+# --- the 1-ulp perturbations ---------------------------------------------------------------
 
 
 def weight_scales(trajectory: Trajectory) -> dict[str, float]:
@@ -63,26 +60,79 @@ def perturb_one_ulp(weights: Weights, scales: Mapping[str, float] | None = None,
     return out
 
 
-# --- its growth ----------------------------------------------------------------------------
+def _nudge(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each nonzero float element moved to a float neighbour, up or down at random (others unchanged)."""
+    if not np.issubdtype(x.dtype, np.floating):
+        return x  # token ids, integer pixels: nothing to round
+    signs = rng.choice(np.array([-1, 1], x.dtype), size=x.shape)
+    return np.where(x == 0, x, x + signs * np.spacing(x)).astype(x.dtype)
+
+
+class PerturbedBatches(Sequence):
+    """`batches` with every input moved by 1 ulp, new signs at every step, fixed by `seed`: rounding at every step."""
+
+    def __init__(self, batches: Sequence[Batch], seed: int):
+        self.batches, self.seed = batches, seed
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, step: int) -> Batch:  # type: ignore[override]
+        x, y = self.batches[step]
+        return _nudge(np.asarray(x), np.random.default_rng([self.seed, step])), y
+
+    def __iter__(self) -> Iterator[Batch]:
+        return (self[i] for i in range(len(self)))
+
+
+def perturb_inputs(batches: Sequence[Batch], seed: int) -> Sequence[Batch]:
+    """The twin's batches. A batch plan stays a plan (keras.fit sides feed `plan.indices` to tf.data),
+    with each example moved once; any other sequence is perturbed batch by batch, lazily."""
+    if isinstance(batches, PlannedBatches):
+        return PlannedBatches(batches.plan, _nudge(batches.images, np.random.default_rng(seed)), batches.labels)
+    return PerturbedBatches(batches, seed)
+
+
+def twin_run(side: Any, original: Trajectory, batches: Sequence[Batch], record_every: int, seed: int) -> Trajectory:
+    """One twin of `original` (a run of `side`): trained again from its start moved by 1 ulp
+    (at each tensor's `weight_scales`), on `batches` moved by 1 ulp."""
+    start = perturb_one_ulp(original.weights[0], weight_scales(original), seed)
+    return side.train(start, perturb_inputs(batches, seed), record_every)
+
+
+# --- the spread ----------------------------------------------------------------------------
 
 
 @dataclass
 class GrowthEstimate:
-    """How far the reference's 1-ulp perturbed twin drifts from the reference: P(k)."""
+    """The rounding family's spread: at each recorded step, the distances between every two of its runs.
 
-    perturbation: float  # largest element move at step 0
+    The family is the reference and its twins, plus the candidate and its twins when those ran.
+    `weight_divergence[i]` is S(k), the largest weight distance of any pair at `weight_steps[i]`,
+    `weight_low` the smallest; `loss_divergence` the largest per-step loss distance.
+    """
+
+    perturbation: float  # the largest distance at step 0 (1 ulp at each tensor's scale)
     weight_steps: list[int]
-    weight_divergence: list[float]  # P(k) at weight_steps
-    loss_divergence: list[float]  # |loss diff| at every step
-    growth_per_step: float  # exp(slope) of a least-squares line through log P(k), k <= fitted_until (NaN: < 3 points)
-    fitted_until: int  # the first step where P reaches half its maximum
-    amplification: float  # max_k P(k) / P(0)
-    beyond_tolerance_at: int | None  # first step where the twin itself leaves the tolerance
+    weight_divergence: list[float]
+    loss_divergence: list[float]
+    growth_per_step: float  # exp(slope) of a least-squares line through log S(k), k <= fitted_until (NaN: < 3 points)
+    fitted_until: int  # the first step where S reaches half its maximum
+    amplification: float  # max_k S(k) / S(0)
+    beyond_tolerance_at: int | None  # first step where a reference twin itself leaves the tolerance
+    weight_low: list[float] = field(default_factory=list)
+    twins: int = 1
+    candidate_twins: int = 0
 
     @property
     def sensitive(self) -> bool:
         """True when 1 ulp alone grows beyond the tolerance within the run."""
         return self.beyond_tolerance_at is not None
+
+    @property
+    def pairs(self) -> int:
+        n, m = self.twins, self.candidate_twins
+        return n * (n + 1) // 2 + m * (m + 1) // 2
 
     def describe(self) -> str:
         steps = self.weight_steps[-1] if self.weight_steps else 0
@@ -91,105 +141,74 @@ class GrowthEstimate:
             if math.isfinite(self.growth_per_step)
             else f"no growth phase to fit: half its maximum by step {self.fitted_until}"
         )
+        runs = f"{self.twins} twin(s) of the reference" + (
+            f" and {self.candidate_twins} of the candidate" if self.candidate_twins else ""
+        )
         head = (
-            f"a 1-ulp perturbation ({self.perturbation:.2g}) grows x{self.amplification:.3g} "
-            f"over {steps} steps ({rate})"
+            f"1-ulp perturbations ({self.perturbation:.2g}; {runs}, {self.pairs} distances per step) grow "
+            f"x{self.amplification:.3g} over {steps} steps ({rate})"
         )
         if self.beyond_tolerance_at == 0:
             return f"{head}; the tolerance is finer than one ulp of the weights, so any rounding leaves it"
         if self.sensitive:
-            return f"{head}; it leaves the tolerance at step {self.beyond_tolerance_at}: a sensitive problem"
-        return f"{head}; it stays within the tolerance: a stable problem"
+            return f"{head}; they leave the tolerance at step {self.beyond_tolerance_at}: a sensitive problem"
+        return f"{head}; they stay within the tolerance: a stable problem"
 
 
-def estimate_growth(reference: Trajectory, perturbed: Trajectory, tolerance: Tolerance) -> GrowthEstimate:
-    """P(k) of the perturbed twin against the reference, and the rate of its growth phase."""
-    steps = sorted(set(reference.weights) & set(perturbed.weights))
-    div = [largest_abs_diff(reference.weights[k], perturbed.weights[k]) for k in steps]
-    beyond = next(
-        (k for k in steps if weights_differences(reference.weights[k], perturbed.weights[k], tolerance)[0].beyond), None
-    )
-    # Fit the growth phase only: up to the first step where P reaches half its maximum (a
-    # chaotic problem saturates there, and a line through the plateau would hide the rate).
-    top = max(div, default=0.0)
-    fit_until = next((k for k, p in zip(steps, div) if p >= top / 2), 0)
-    points = [(k, p) for k, p in zip(steps, div) if 0 < p and k <= fit_until]
-    slope = (
-        float(np.polyfit([k for k, _ in points], np.log([p for _, p in points]), 1)[0])
-        if len(points) >= 3
-        else math.nan
-    )
-    p0 = div[0] if div and div[0] > 0 else math.nan
-    return GrowthEstimate(
-        perturbation=div[0] if div else 0.0,
-        weight_steps=steps,
-        weight_divergence=div,
-        loss_divergence=abs_diff(reference.losses, perturbed.losses).tolist(),
-        growth_per_step=math.exp(slope),
-        fitted_until=fit_until,
-        amplification=top / p0 if div else math.nan,
-        beyond_tolerance_at=beyond,
-    )
+def _family_pairs(runs: Sequence[Trajectory]) -> Iterator[tuple[Trajectory, Trajectory]]:
+    """Every two runs of one family (its first run is the original, the rest its twins)."""
+    return itertools.combinations(runs, 2)
 
 
-# --- the rule ------------------------------------------------------------------------------
-
-
-@dataclass
-class Envelope:
-    """The sensitivity rule applied: E(k) per recorded step and where D(k) exceeded it."""
-
-    factor: float
-    weight_envelope: list[float]
-    loss_envelope: list[float]
-    weight_violation: Difference | None  # first step beyond tolerance and above E(k)
-    loss_violation: Difference | None
-
-    @property
-    def explains(self) -> bool:
-        return self.weight_violation is None and self.loss_violation is None
-
-
-def cumulative_envelope(steps: Sequence[int], growth: Sequence[float], factor: float) -> list[float]:
-    """E(k) = factor * sum over recorded j <= k of P(j) * (steps since the previous record).
-
-    With weights recorded every step this is `factor * cumsum(P)`: the divergence that a
-    1-ulp difference made at every step, each growing as the measured twin did, adds up to.
-    """
-    gaps = np.diff(np.asarray([steps[0] - 1, *steps], np.float64)) if len(steps) else np.array([])
-    return (factor * np.cumsum(np.asarray(growth, np.float64) * gaps)).tolist()
-
-
-def apply_sensitivity_rule(
-    trajectory: TrajectoryResult,
-    growth: GrowthEstimate,
+def estimate_growth(
     reference: Trajectory,
-    candidate: Trajectory,
+    twins: Trajectory | Sequence[Trajectory],
     tolerance: Tolerance,
-    loss_tolerance: Tolerance,
-    factor: float,
-    batch_size: int = 1,
-) -> Envelope:
-    """`SENSITIVITY_RULE`: the first step beyond tolerance whose divergence exceeds the envelope."""
-    p_by_step = dict(zip(growth.weight_steps, growth.weight_divergence))
-    steps = [k for k in trajectory.weight_steps if k in p_by_step]
-    env = cumulative_envelope(steps, [p_by_step[k] for k in steps], factor)
-    weight_violation = None
-    for k, e in zip(steps, env):
-        worst = weights_differences(reference.weights[k], candidate.weights[k], tolerance, step=k)[0]
-        if worst.beyond and trajectory.weight_divergence[trajectory.weight_steps.index(k)] > e:
-            weight_violation = worst
-            break
-    # A loss is also rounded where it is computed, whatever the weights: two implementations
-    # reduce a batch of per-example terms in different orders and formulas. The loss envelope
-    # holds K times that rounding, taken as sqrt(batch size) float32 ulps of the loss value
-    # (the typical rounding error of a float32 sum of that many terms).
-    own_rounding = math.sqrt(batch_size) * np.spacing(np.abs(reference.losses).astype(np.float32)).astype(np.float64)
-    loss_env = (factor * (np.cumsum(growth.loss_divergence) + own_rounding)).tolist()
-    loss_violation = None
-    d = np.asarray(trajectory.loss_divergence)
-    over = np.nonzero((d > loss_tolerance.allowed(reference.losses)) & (d > np.asarray(loss_env)))[0]
-    if over.size:
-        k = int(over[0])
-        loss_violation = worst_difference("loss", reference.losses[k], candidate.losses[k], loss_tolerance, step=k)
-    return Envelope(factor, env, loss_env, weight_violation, loss_violation)
+    candidate: Trajectory | None = None,
+    candidate_twins: Sequence[Trajectory] = (),
+) -> GrowthEstimate:
+    """S(k) over the reference's family (and the candidate's, when its twins are given), and its growth rate."""
+    twins = [twins] if isinstance(twins, Trajectory) else list(twins)
+    pairs = list(_family_pairs([reference, *twins]))
+    if candidate is not None and candidate_twins:
+        pairs += list(_family_pairs([candidate, *candidate_twins]))
+    steps = sorted(set(reference.weights).intersection(*(t.weights for t in twins)))
+    distances = [[largest_abs_diff(a.weights[k], b.weights[k]) for a, b in pairs] for k in steps]
+    top = [max(d, default=0.0) for d in distances]
+    low = [min(d, default=0.0) for d in distances]
+    losses = np.max([abs_diff(a.losses, b.losses) for a, b in pairs], axis=0) if pairs else np.zeros(0)
+    beyond = next(
+        (
+            k
+            for k in steps
+            if any(weights_differences(reference.weights[k], t.weights[k], tolerance)[0].beyond for t in twins)
+        ),
+        None,
+    )
+    rate, fit_until = _growth_rate(steps, top)
+    p0 = top[0] if top and top[0] > 0 else math.nan
+    return GrowthEstimate(
+        perturbation=top[0] if top else 0.0,
+        weight_steps=steps,
+        weight_divergence=top,
+        loss_divergence=losses.tolist(),
+        growth_per_step=rate,
+        fitted_until=fit_until,
+        amplification=max(top) / p0 if top else math.nan,
+        beyond_tolerance_at=beyond,
+        weight_low=low,
+        twins=len(twins),
+        candidate_twins=len(candidate_twins) if candidate is not None else 0,
+    )
+
+
+def _growth_rate(steps: Sequence[int], spread: Sequence[float]) -> tuple[float, int]:
+    """The growth per step of the growth phase only: up to the first step where the spread reaches
+    half its maximum (a chaotic problem saturates there, and a line through the plateau would hide the rate)."""
+    top = max(spread, default=0.0)
+    fit_until = next((k for k, p in zip(steps, spread) if p >= top / 2), 0)
+    points = [(k, p) for k, p in zip(steps, spread) if 0 < p and k <= fit_until]
+    if len(points) < 3:
+        return math.nan, fit_until
+    slope = float(np.polyfit([k for k, _ in points], np.log([p for _, p in points]), 1)[0])
+    return math.exp(slope), fit_until

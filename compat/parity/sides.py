@@ -3,6 +3,15 @@
 Each method of a side starts from a fresh build (new graph, new model, new optimizer), so calls
 never share state. Anything that is neither a TF1 graph nor a Keras model or `tf.Module` (a
 `fit`-based loop, say) can implement `Side` itself. Nothing here knows about tfparity's styles.
+Both sides list their trainable variables in creation order, with the same names on every build.
+
+`inspect(sample_inputs, seed=n)` builds under seed n (`seed_process`, which leaves the process's
+Python, NumPy, TensorFlow and Keras seeds set). That repeats, build after build and run after run
+(tests/test_parity_seeding.py): `tf.compat.v1` initializers and random ops, `tf.random.*` ops in a
+`tf.Module`, Keras 3 layers and initializers, and `np.random.*`, on either side. It does not repeat
+draws from a `tf.random.Generator` (the global one too), an unseeded `np.random.default_rng()`, or
+anything drawn before the build: an unseeded Keras initializer made once, outside `make_model`,
+draws its seed once per process, so two builds agree while two runs do not.
 """
 
 from __future__ import annotations
@@ -22,12 +31,12 @@ from tfparity.compat.parity.variables import (
     NameMap,
     VariableSpec,
     Weights,
-    apply_name_map,
     assign,
-    clean_name,
+    duplicate_names,
+    in_creation_order,
     named_variables,
     read,
-    variable_name,
+    recording_creations,
 )
 
 
@@ -37,7 +46,7 @@ class Side(Protocol):
 
     name: str
 
-    def inspect(self, sample_inputs: np.ndarray) -> Inspection: ...
+    def inspect(self, sample_inputs: np.ndarray) -> Inspection: ...  # may also take `seed: int | None = None`
 
     def forward(self, weights: Weights, inputs: np.ndarray) -> np.ndarray: ...
 
@@ -49,6 +58,14 @@ def device_scope(device: str | None) -> ContextManager[Any]:
     import tensorflow as tf
 
     return tf.device(device) if device else contextlib.nullcontext()
+
+
+def seed_process(seed: int) -> None:
+    """`keras.utils.set_random_seed(seed)`: Python's `random`, NumPy's global state, TensorFlow's
+    global seed (the default graph's, inside a graph) and Keras' global `SeedGenerator`."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
 
 
 # --- TF1 -----------------------------------------------------------------------------------
@@ -76,18 +93,23 @@ class TF1Graph:
 class _TF1Run:
     """One fresh graph and session for a `TF1GraphSide`: build, initialize, assign, read."""
 
-    def __init__(self, build: Callable[[], TF1Graph], device: str | None, name_map: NameMap):
+    def __init__(self, build: Callable[[], TF1Graph], device: str | None, name_map: NameMap, seed: int | None = None):
         import tensorflow as tf
 
         self.graph = tf.Graph()
         with self.graph.as_default(), device_scope(device):
+            if seed is not None:  # before build(): op seeds derive from the graph seed as ops are made
+                seed_process(seed)
+                tf.compat.v1.set_random_seed(seed)
             self.handles = build()
             if not isinstance(self.handles, TF1Graph):
                 raise TypeError(
                     f"a TF1 graph builder must return compat.parity.TF1Graph, got {type(self.handles).__name__}"
                 )
+            # The graph's collection is in creation order; so is a `variables` list built as it goes.
             variables = list(self.handles.variables or tf.compat.v1.trainable_variables())
-            self.variables = {apply_name_map(clean_name(v.name), name_map): v for v in variables}
+            self.variables = named_variables(variables, name_map)
+            self.duplicates = duplicate_names(variables, name_map)
             self.feeds = {n: tf.compat.v1.placeholder(v.dtype.base_dtype, v.shape) for n, v in self.variables.items()}
             self.assign_op = tf.group(*[v.assign(self.feeds[n]) for n, v in self.variables.items()])
             init = tf.compat.v1.global_variables_initializer()
@@ -108,8 +130,10 @@ class TF1GraphSide:
     """A TF1 implementation: `build()` runs inside a fresh `tf.Graph` and returns a `TF1Graph`.
 
     Variables are named by their graph names without ':0' ('hidden/kernel'), then `name_map`
-    (a dict, or a function) when given.
+    (a dict, or a function) when given; they keep the graph's order (creation order).
     """
+
+    seeding = "tf.compat.v1.set_random_seed in the fresh graph, with keras.utils.set_random_seed, before build()"
 
     def __init__(
         self, build: Callable[[], TF1Graph], *, name: str = "tf1", device: str | None = None, name_map: NameMap = None
@@ -117,19 +141,20 @@ class TF1GraphSide:
         self.build, self.name, self.device, self.name_map = build, name, device, name_map
 
     @contextlib.contextmanager
-    def _run(self) -> Iterator[_TF1Run]:
-        run = _TF1Run(self.build, self.device, self.name_map)
+    def _run(self, seed: int | None = None) -> Iterator[_TF1Run]:
+        run = _TF1Run(self.build, self.device, self.name_map, seed)
         try:
             yield run
         finally:
             run.close()
 
-    def inspect(self, sample_inputs: np.ndarray) -> Inspection:
-        with self._run() as run:
+    def inspect(self, sample_inputs: np.ndarray, seed: int | None = None) -> Inspection:
+        """The variables and their initial values; with `seed`, the graph is built seeded (module docstring)."""
+        with self._run(seed) as run:
             specs = [
                 VariableSpec(n, tuple(v.shape.as_list()), v.dtype.base_dtype.name) for n, v in run.variables.items()
             ]
-            return Inspection(specs, run.read())
+            return Inspection(specs, run.read(), duplicates=run.duplicates)
 
     def forward(self, weights: Weights, inputs: np.ndarray) -> np.ndarray:
         with self._run() as run:
@@ -179,8 +204,11 @@ class TF2Side:
     Variables are named by their Keras path ('two_layer/hidden/kernel') or tf.Variable name
     without ':0', then by `name_map` (a dict, or a function) into the reference's names. It is
     applied on every fresh build, so Keras' automatic names ('sequential_3/...') can be mapped
-    by a function such as `lambda name: name.split("/", 1)[1]`.
+    by a function such as `lambda name: name.split("/", 1)[1]`. They are listed in creation
+    order (`tf.Module` lists them by attribute name), a repeated name getting '#2', '#3'.
     """
+
+    seeding = "keras.utils.set_random_seed before make_model()"
 
     def __init__(
         self,
@@ -199,30 +227,35 @@ class TF2Side:
     def _device(self) -> ContextManager[Any]:
         return device_scope(self.device)
 
-    def _fresh(self, sample_inputs: np.ndarray) -> tuple[Any, dict[str, Any]]:
-        model = self.make_model()
-        if not list(model.trainable_variables):
-            self.forward_fn(model, sample_inputs)  # variables appear on the first call
-        return model, named_variables(model.trainable_variables, self.name_map)
+    def _fresh(self, sample_inputs: np.ndarray, seed: int | None = None) -> tuple[Any, dict[str, Any]]:
+        """A new model and its trainable variables by name, in creation order."""
+        with recording_creations() as created:
+            if seed is not None:
+                seed_process(seed)
+            model = self.make_model()
+            if not list(model.trainable_variables):
+                self.forward_fn(model, sample_inputs)  # variables appear on the first call
+        ordered = in_creation_order(list(model.trainable_variables), created)
+        return model, named_variables(ordered, self.name_map)
 
-    def inspect(self, sample_inputs: np.ndarray) -> Inspection:
+    def inspect(self, sample_inputs: np.ndarray, seed: int | None = None) -> Inspection:
+        """The variables, their initial values, and any a second call creates again; `seed`: a seeded build."""
         import tensorflow as tf
 
         with self._device():
-            model, variables = self._fresh(sample_inputs)
+            model, variables = self._fresh(sample_inputs, seed)
             self.forward_fn(model, sample_inputs)
-            created: list[str] = []
+            recreated: list[str] = []
 
             def catch(next_creator: Callable[..., Any], **kwargs: Any) -> Any:
-                created.append(str(kwargs.get("name") or "?"))
+                recreated.append(str(kwargs.get("name") or "?"))
                 return next_creator(**kwargs)
 
             with tf.variable_creator_scope(catch):
                 self.forward_fn(model, sample_inputs)
             specs = [VariableSpec(n, tuple(v.shape), _dtype_name(v.dtype)) for n, v in variables.items()]
-            names = [apply_name_map(variable_name(v), self.name_map) for v in model.trainable_variables]
-            duplicates = sorted({n for n in names if names.count(n) > 1})
-            return Inspection(specs, read(variables), created, duplicates)
+            duplicates = duplicate_names(list(variables.values()), self.name_map)
+            return Inspection(specs, read(variables), recreated, duplicates)
 
     def forward(self, weights: Weights, inputs: np.ndarray) -> np.ndarray:
         with self._device():

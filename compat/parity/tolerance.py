@@ -86,3 +86,50 @@ def weights_differences(
     """The worst element of every variable, largest |diff| first."""
     diffs = [worst_difference(name, reference[name], candidate[name], tolerance, step) for name in reference]
     return sorted(diffs, key=lambda d: (not d.beyond, -d.abs_diff))
+
+
+@dataclass(frozen=True)
+class Margin:
+    """How far one difference is from what is allowed: `ratio` = |diff| / allowed, above 1 is beyond.
+
+    `against` says what allowed it: the tolerance, the rounding envelope of the training run
+    (`SENSITIVITY_RULE`), or the float32 rounding bound of the forward pass.
+    """
+
+    ratio: float
+    against: str  # "tolerance", "envelope" or "rounding bound"
+    where: str  # a variable name, "loss" or "outputs"
+    index: tuple[int, ...] = ()
+    step: int | None = None
+
+    @property
+    def beyond(self) -> bool:
+        return not self.ratio <= 1.0  # NaN counts as beyond
+
+    def describe(self) -> str:
+        """'37x the envelope at step 4, hidden/kernel[3, 5]'."""
+        at = f"{self.where}[{', '.join(map(str, self.index))}]" if self.index else self.where
+        step = f" at step {self.step}" if self.step is not None else ""
+        return f"{_ratio(self.ratio)} the {self.against}{step}, {at}"
+
+
+def _ratio(ratio: float) -> str:
+    if math.isinf(ratio):
+        return "infinitely over"  # nothing was allowed: the family never moved there
+    return f"{ratio:.3g}x" if ratio >= 0.01 else f"{ratio:.1e}x"
+
+
+def largest_ratio(
+    where: str, difference: np.ndarray, allowed: np.ndarray, against: str, step: int | None = None
+) -> Margin:
+    """The element of `difference` with the largest ratio to `allowed` (same shapes; 0/0 counts as 0)."""
+    d = np.asarray(difference, np.float64)
+    a = np.broadcast_to(np.asarray(allowed, np.float64), d.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(d == 0, 0.0, d / a)
+    if not ratio.size:
+        return Margin(0.0, against, where, (), step)
+    ratio = np.where(np.isnan(ratio), np.inf, ratio)
+    flat = int(np.argmax(ratio))
+    index = tuple(int(i) for i in np.unravel_index(flat, d.shape)) if d.ndim else ()
+    return Margin(float(ratio.reshape(-1)[flat]), against, where, index, step)

@@ -9,7 +9,14 @@ import numpy as np
 
 from tfparity.compat.batches import Batch
 from tfparity.compat.metrics import abs_diff, largest_abs_diff
-from tfparity.compat.parity.tolerance import Difference, Tolerance, weights_differences, worst_difference
+from tfparity.compat.parity.tolerance import (
+    Difference,
+    Margin,
+    Tolerance,
+    largest_ratio,
+    weights_differences,
+    worst_difference,
+)
 from tfparity.compat.parity.variables import Weights
 
 
@@ -66,6 +73,7 @@ class TrajectoryResult:
     first_divergence: Difference | None
     final: list[Difference]  # worst element per variable after the last step
     bit_identical: bool
+    tolerance_margin: Margin | None = None  # the largest |diff| / allowed over every step, weights and losses
 
     @property
     def ok(self) -> bool:
@@ -103,6 +111,15 @@ def compare_trajectories(
         first = worst_difference("loss", reference.losses[k], candidate.losses[k], loss_tolerance, step=k)
     last = steps[-1] if steps else 0
     final = weights_differences(reference.weights[last], candidate.weights[last], tolerance, step=last) if steps else []
+    margins = [
+        largest_ratio(name, abs_diff(r, candidate.weights[k][name]), tolerance.allowed(r), "tolerance", k)
+        for k in steps
+        for name, r in reference.weights[k].items()
+    ]
+    if len(loss_div):
+        margins.append(largest_ratio("loss", loss_div, loss_tolerance.allowed(reference.losses), "tolerance"))
+        if margins[-1].index:  # the loss's index is its step
+            margins[-1] = Margin(margins[-1].ratio, "tolerance", "loss", (), margins[-1].index[0])
     identical = bool(np.array_equal(reference.losses, candidate.losses)) and all(
         all(np.array_equal(reference.weights[k][n], candidate.weights[k][n]) for n in reference.weights[k])
         for k in steps
@@ -118,4 +135,5 @@ def compare_trajectories(
         first_divergence=first,
         final=final,
         bit_identical=identical,
+        tolerance_margin=max(margins, key=lambda m: m.ratio, default=None),
     )

@@ -2,12 +2,15 @@
 
 Names are the graph or Keras names without ':0', then each side's `name_map` (a dict or a
 function) into the reference's names. Values travel as `Weights`, NumPy arrays by name.
+Variables are listed in creation order (`recording_creations`, `in_creation_order`), so a
+repeated name's '#2', '#3' always mean the same variable, build after build.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -77,7 +80,8 @@ def variable_name(variable: Any) -> str:
 
 
 def named_variables(variables: Sequence[Any], name_map: NameMap = None) -> dict[str, Any]:
-    """Variables by `name_map(variable_name(v))`; a repeated name gets '#2', '#3' (a 'duplicate' mismatch)."""
+    """Variables by `name_map(variable_name(v))`, in the order given; a repeated name gets '#2', '#3'
+    (a 'duplicate' mismatch)."""
     out: dict[str, Any] = {}
     for v in variables:
         base = apply_name_map(variable_name(v), name_map)
@@ -87,6 +91,45 @@ def named_variables(variables: Sequence[Any], name_map: NameMap = None) -> dict[
             name = f"{base}#{n}"
         out[name] = v
     return out
+
+
+def duplicate_names(variables: Sequence[Any], name_map: NameMap = None) -> list[str]:
+    """The names (after `name_map`) that more than one of `variables` has, sorted."""
+    names = [apply_name_map(variable_name(v), name_map) for v in variables]
+    return sorted({n for n in names if names.count(n) > 1})
+
+
+@contextlib.contextmanager
+def recording_creations() -> Iterator[list[Any]]:
+    """Inside, every `tf.Variable` created (Keras 3 variables create one too) is appended to the list."""
+    import tensorflow as tf
+
+    created: list[Any] = []
+
+    def record(next_creator: Callable[..., Any], **kwargs: Any) -> Any:
+        variable = next_creator(**kwargs)
+        created.append(variable)
+        return variable
+
+    with tf.variable_creator_scope(record):
+        yield created
+
+
+def in_creation_order(variables: Sequence[Any], created: Sequence[Any]) -> list[Any]:
+    """`variables` sorted by their place in `created`; any not there follow, in the order given.
+
+    Needed because `tf.Module.trainable_variables` sorts by attribute name. A Keras 3 variable
+    is found through the `tf.Variable` it holds (`_value`: Keras has no public name for it).
+    """
+    place = {id(c): i for i, c in enumerate(created)}
+
+    def where(v: Any) -> int | None:
+        found = place.get(id(v))
+        return place.get(id(getattr(v, "_value", None))) if found is None else found
+
+    seen = sorted((i, k) for k, v in enumerate(variables) if (i := where(v)) is not None)
+    unseen = [v for v in variables if where(v) is None]
+    return [variables[k] for _, k in seen] + unseen
 
 
 def assign(variables: Mapping[str, Any], weights: Weights) -> None:
