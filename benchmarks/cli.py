@@ -27,12 +27,13 @@ LAZY_TENSORFLOW = {"bench"}
 COMMANDS = {
     "compare": (
         "tfparity.benchmarks.compare",
-        "train all four styles on one config; table of accuracy, loss, max |dW|, |db| against TF1, and time",
+        "train all four styles on one config; table of accuracy, loss, max |dW|, |db| against TF1, the parity "
+        "verdict, and time",
     ),
     "parity": (
         "tfparity.benchmarks.parity_cmd",
-        "check every TF2 style against the TF1 graph with compat.parity (variables, forward pass, "
-        "training trajectory, 1-ulp growth); exit status 1 on divergence",
+        "check your own TF1/TF2 pair (PATH.py:FACTORY), or every TF2 style against the TF1 graph, with "
+        "compat.parity (variables, forward pass, training trajectory, rounding twins); exit status 1 on a bug",
     ),
     "sidebyside": (
         "tfparity.benchmarks.sidebyside",
@@ -108,7 +109,12 @@ def add_config_arguments(parser: argparse.ArgumentParser, **defaults) -> None:
         help="initial weights, drawn once in NumPy and given to every style",
     )
     g.add_argument("--init-stddev", type=float, default=base["init_stddev"], help="standard deviation of --init normal")
-    g.add_argument("--seed", type=int, default=base["seed"], help="seed of the initial weights and the batch plan")
+    g.add_argument(
+        "--seed",
+        type=int,
+        default=base["seed"],
+        help="seed of the initial weights and the batch plan (a parity target's: the plan only)",
+    )
     g.add_argument(
         "--device",
         choices=["cpu", "gpu"],

@@ -68,18 +68,17 @@ def parity_verdicts(
 
 
 def verdict_cell(report: parity.ParityReport | None) -> str:
-    """'bit-identical', 'within tolerance (0.07x)', 'sensitive, no bug (0.31x envelope)', 'BUG (37x envelope)'."""
+    """'bit-identical', 'within tolerance (0.066x)', 'sensitive, no bug (0.31x envelope)', 'BUG (37x envelope ...)'."""
     if report is None:
         return "-"
-    m = report.margin
-    ratio = "" if m is None else f"{m.ratio:.2g}x" if m.ratio >= 0.01 else f"{m.ratio:.0e}x"
-    t = report.trajectory
+    m, t = report.margin, report.trajectory
+    ratio = "" if m is None else m.short().split(" ", 1)[0]
     if report.verdict == parity.PARITY:
         return "bit-identical" if t is not None and t.bit_identical else f"within tolerance ({ratio})"
     if report.verdict == parity.SENSITIVE:
         return f"sensitive, no bug ({ratio} envelope)"
     if report.verdict == parity.BUG:
-        return f"BUG ({ratio} {m.against}, step {m.step})" if m is not None and m.step is not None else "BUG"
+        return "BUG" if m is None else f"BUG ({m.short()})"
     return report.verdict
 
 

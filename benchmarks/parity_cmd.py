@@ -70,7 +70,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--growth",
         choices=["auto", "always", "never"],
         default="auto",
-        help="run the 1-ulp perturbed reference: only to classify a divergence (auto), always, or never",
+        help="train the rounding twins (each side trained again from 1-ulp perturbations): only to judge a "
+        "divergence (auto), always, or never (a divergence is then a bug)",
+    )
+    g.add_argument(
+        "--twins",
+        type=int,
+        default=parity.DEFAULT_TWINS,
+        help="twins per side: more measure the rounding spread better, each costs one training",
+    )
+    g.add_argument(
+        "--initial-seed",
+        type=int,
+        default=0,
+        help="seed the check draws initial values under when the reference's initializers are unseeded",
     )
     g.add_argument(
         "--sensitivity-factor", type=float, default=parity.SENSITIVITY_FACTOR, help="K of the sensitivity rule"
@@ -96,10 +109,34 @@ def candidates_from_args(names: list[str] | None) -> list[str]:
     return [n for n in chosen if n != idioms.REFERENCE]
 
 
+TRAINING_FLAGS = {  # what our styles train with; a target's factory builds its own training
+    "learning_rate": "--learning-rate",
+    "optimizer": "--optimizer",
+    "adam_beta1": "--adam-beta1",
+    "adam_beta2": "--adam-beta2",
+    "adam_epsilon": "--adam-epsilon",
+    "loss": "--loss",
+    "init": "--init",
+    "init_stddev": "--init-stddev",
+    "device": "--device",
+    "tutorial": "--tutorial",
+}
+
+
 def check_flags(args: argparse.Namespace) -> None:
     """Flags that contradict each other or the target: a UsageError before anything loads."""
     if args.record_every < 1:
         raise cli.UsageError(f"--record-every must be at least 1, got {args.record_every}")
+    if args.twins < 0:
+        raise cli.UsageError(f"--twins must be 0 or more, got {args.twins}")
+    if args.target:
+        defaults = cli.build_parser().parse_args(["parity"])
+        given = [flag for dest, flag in TRAINING_FLAGS.items() if getattr(args, dest) != getattr(defaults, dest)]
+        if given:
+            raise cli.UsageError(
+                f"{', '.join(given)} set(s) how our styles train; {args.target}'s factory builds its own "
+                "training: drop the flag, or set it in the factory"
+            )
     if args.strict and args.allow_sensitive:
         raise cli.UsageError("--strict and --allow-sensitive contradict each other: keep one")
     if args.target in idioms.STYLES:
@@ -122,6 +159,8 @@ def check_options(args: argparse.Namespace) -> dict[str, Any]:
             tolerance.atol if args.loss_atol is None else args.loss_atol,
         ),
         growth={"auto": "auto", "always": True, "never": False}[args.growth],
+        twins=args.twins,
+        initial_seed=args.initial_seed,
         sensitivity_factor=args.sensitivity_factor,
         record_every=args.record_every,
         metric_atol=args.metric_atol,
@@ -181,9 +220,8 @@ def case_heading(target: str, case: ParityCase, data: Datasets | None, config: T
 
 def summary_rows(reports: dict[str, parity.ParityReport]) -> list[list[Any]]:
     rows = []
-    for name, r in reports.items():
+    for r in reports.values():
         t, g = r.trajectory, r.growth
-        first = t.first_divergence if t else None
         if t is None or r.nonfinite:  # NaN equals nothing: no divergence figures for a non-finite run
             dw, dloss = ("-", "-") if t is None else ("non-finite", "-")
         else:
@@ -191,16 +229,23 @@ def summary_rows(reports: dict[str, parity.ParityReport]) -> list[list[Any]]:
                 "bit-identical" if t.bit_identical else f"{t.max_weight_divergence:.3g}",
                 f"{t.max_loss_divergence:.3g}",
             )
-        where = (
-            _nonfinite_cell(r)
-            if r.nonfinite
-            else "none"
-            if first is None
-            else f"step {first.step}: {first.where}{list(first.index) if first.index else ''}"
-        )
         growth = "-" if g is None else f"x{g.amplification:.3g} ({'sensitive' if g.sensitive else 'stable'})"
-        rows.append([name, r.verdict, dw, dloss, where, growth, margin_cell(r), metric_cell(r)])
+        rows.append([r.candidate, r.verdict, dw, dloss, _decided_cell(r), growth, margin_cell(r), metric_cell(r)])
     return rows
+
+
+def _decided_cell(report: parity.ParityReport) -> str:
+    """Where the verdict was decided: the first step above the envelope for a training bug, else the
+    first step beyond tolerance ('none' when there is none)."""
+    if report.nonfinite:
+        return _nonfinite_cell(report)
+    crossing = report.envelope.first_crossing if report.envelope else None
+    if crossing is not None:
+        return f"step {crossing.step}: {crossing.where} (above the envelope)"
+    first = report.trajectory.first_divergence if report.trajectory else None
+    if first is None:
+        return "none"
+    return f"step {first.step}: {first.where}{list(first.index) if first.index else ''}"
 
 
 def _nonfinite_cell(report: parity.ParityReport) -> str:
@@ -211,11 +256,7 @@ def _nonfinite_cell(report: parity.ParityReport) -> str:
 
 def margin_cell(report: parity.ParityReport) -> str:
     """'0.31x envelope (step 40, W)': how near the divergence came to its limit, where it came nearest."""
-    margin = getattr(report, "margin", None)
-    if margin is None:
-        return "-"
-    at = ", ".join(str(p) for p in (None if margin.step is None else f"step {margin.step}", margin.where) if p)
-    return f"{margin.ratio:.2g}x {margin.against}" + (f" ({at})" if at else "")
+    return "-" if report.margin is None else report.margin.short()
 
 
 def metric_cell(report: parity.ParityReport) -> str:
@@ -236,8 +277,8 @@ def render(reports: dict[str, parity.ParityReport], fmt: str, heading: Heading) 
         "verdict",
         f"max |dw| vs {heading.reference}",
         "max |dloss|",
-        "first divergence",
-        "rounding spread",
+        "decided at",
+        "twins' growth",
         "margin",
         f"{metric} {heading.sides}",
     ]

@@ -185,7 +185,10 @@ def check_case(
     (--batch-size, --steps, --seed on `data`); `progress` is called with each side's name as it starts."""
     batches = case.batches if case.batches is not None else parity_sides.batches_for(data, config)
     options = case_options(case, flags, data)
-    return parity.check_many(case.reference, {case.label: case.candidate}, batches, progress=progress, **options)
+    reports = parity.check_many(case.reference, {case.label: case.candidate}, batches, progress=progress, **options)
+    for report in reports.values():  # the case's name, in the table and in the report's own text alike
+        report.candidate = case.label
+    return reports
 
 
 def case_options(case: ParityCase, flags: dict[str, Any], data: Datasets | None) -> dict[str, Any]:

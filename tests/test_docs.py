@@ -114,6 +114,7 @@ def test_docs_folder_holds_the_documents_the_readme_promises():
         "results/README.md",
         "results/cpu.md",
         "results/gpu.md",
+        "results/verdict-accuracy.md",
     } <= names
 
 
@@ -124,6 +125,7 @@ def test_docs_folder_holds_the_documents_the_readme_promises():
         ("docs/results/gpu.md", "tfparity bench --format markdown"),
         ("docs/upgrade.md", "tfparity upgrade tests/fixtures/mnist_softmax.py --format markdown"),
         ("docs/pitfalls.md", "tfparity pitfalls --format markdown"),
+        ("docs/results/verdict-accuracy.md", "python -m tfparity.benchmarks.verdict_accuracy --seeds 10"),
     ],
 )
 def test_generated_documents_carry_their_command(doc, command):

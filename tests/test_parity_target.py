@@ -118,12 +118,13 @@ def test_planted_bug_exits_1_with_bug_named_by_the_case(mnist, capsys):
     title, summary = out.split("\n\n")[:2]
     assert status == 1 and title.startswith(f"{TWO_LAYER}:case_sum_loss: sum_loss against tf1; mnist")
     row = next(line for line in summary.splitlines() if line.startswith("sum_loss "))
-    assert "bug" in row.split() and "parity: keras+sum_loss against tf1: BUG" in out
+    assert "bug" in row.split() and "parity: sum_loss against tf1: BUG" in out
 
 
 def test_a_case_with_its_own_batches_needs_no_data_and_strict_fails_a_sensitive_verdict(factories, capsys, monkeypatch):
     class Sensitive:
-        verdict, trajectory, growth, nonfinite, metrics = parity.SENSITIVE, None, None, [], {}
+        verdict, trajectory, growth, envelope, nonfinite, metrics = parity.SENSITIVE, None, None, None, [], {}
+        candidate, margin = "tf2", None
         passes = parity.ParityReport.passes
 
         def __str__(self) -> str:
@@ -202,6 +203,8 @@ def test_bad_target_is_one_line_exit_2_before_any_work(target, expected, factori
         (["{dir}/factories.py:fake_pair", "--styles", "eager"], "--styles picks tfparity's own styles"),
         (["--styles", "eager", "{dir}/factories.py:fake_pair"], "the target (which goes before the options)"),
         (["{dir}/factories.py:fake_pair", "--strict", "--allow-sensitive"], "contradict each other"),
+        (["{dir}/factories.py:fake_pair", "--lr", "0.1", "--device", "cpu"], "--learning-rate set(s) how our styles"),
+        (["{dir}/factories.py:fake_pair", "--twins", "-1"], "--twins must be 0 or more, got -1"),
     ],
 )
 def test_contradicting_flags_are_refused_before_any_work(args, expected, factories, capsys, no_work):
@@ -227,8 +230,8 @@ def test_as_case_accepts_a_case_or_a_tuple_and_checks_options_and_batches():
 
 
 def test_margin_column_shows_the_ratio_and_where_or_a_dash():
-    report = SimpleNamespace(margin=SimpleNamespace(ratio=0.3141, against="envelope", step=40, where="W"))
-    assert parity_cmd.margin_cell(report) == "0.31x envelope (step 40, W)"
-    report.margin.step = None
-    assert parity_cmd.margin_cell(report) == "0.31x envelope (W)"
-    assert parity_cmd.margin_cell(SimpleNamespace()) == "-" == parity_cmd.margin_cell(SimpleNamespace(margin=None))
+    report = SimpleNamespace(margin=parity.Margin(0.3141, "envelope", "W", (3, 4), 40))
+    assert parity_cmd.margin_cell(report) == "0.314x envelope (step 40, W)"
+    report.margin = parity.Margin(0.3141, "rounding bound", "outputs", (3, 4))
+    assert parity_cmd.margin_cell(report) == "0.314x rounding bound (outputs)"
+    assert parity_cmd.margin_cell(SimpleNamespace(margin=None)) == "-"

@@ -13,7 +13,7 @@ import numpy as np
 
 from tfparity.compat.finite import FIX as NONFINITE_FIX
 from tfparity.compat.finite import first_nonfinite
-from tfparity.compat.parity.envelope import apply_sensitivity_rule
+from tfparity.compat.parity.envelope import CANDIDATE_TWINS_BELOW, apply_sensitivity_rule
 from tfparity.compat.parity.forward import forward_margin
 from tfparity.compat.parity.initial import builds_agree
 from tfparity.compat.parity.matching import RenamedSide, match_variables
@@ -101,8 +101,9 @@ def _match(ref: Reference, candidate: Side, report: ParityReport) -> Side | None
         return None
     if match.how == "names":
         return candidate
+    report.matched_by = match.how
     report.notes.append(match.hint)
-    report.notes.append("variables matched: " + "; ".join(match.describe_mapping()))
+    report.notes.append("variables paired: " + "; ".join(match.describe_mapping()))
     return RenamedSide(candidate, match.mapping)
 
 
@@ -168,7 +169,8 @@ def _training(ref: Reference, candidate: Side, cand_traj: Trajectory, report: Pa
     traj = report.trajectory
     run_twins = opts.twins > 0 and (opts.growth is True or (opts.growth == "auto" and not traj.ok))
     if run_twins:
-        report.growth = estimate_growth(ref.trajectory, ref.twins(opts.twins), opts.tolerance)
+        family = ref.family(opts.twins, opts.tolerance)
+        report.growth = estimate_growth(ref.trajectory, ref.twins(opts.twins), opts.tolerance, reference_family=family)
     if traj.ok:
         return False
     where = traj.first_divergence.describe()
@@ -179,12 +181,21 @@ def _training(ref: Reference, candidate: Side, cand_traj: Trajectory, report: Pa
         report.summary = report.summary or f"training diverges from step {traj.first_divergence.step}"
         return True
     envelope = _judge(ref, cand_traj, report, opts)
-    if not envelope.explains:  # the candidate's own twins: a port may amplify rounding sooner than its reference
+    # The candidate's own twins: a port may amplify rounding sooner than its reference. Far above the
+    # envelope no such widening could explain it, and the twins would cost three trainings for nothing.
+    if not envelope.explains and envelope.margin.ratio <= CANDIDATE_TWINS_BELOW:
         twins = [
             twin_run(candidate, cand_traj, ref.batches, ref.record_every, CANDIDATE_TWIN_SEED + i)
             for i in range(opts.twins)
         ]
-        report.growth = estimate_growth(ref.trajectory, ref.twins(opts.twins), opts.tolerance, cand_traj, twins)
+        report.growth = estimate_growth(
+            ref.trajectory,
+            ref.twins(opts.twins),
+            opts.tolerance,
+            cand_traj,
+            twins,
+            reference_family=ref.family(opts.twins, opts.tolerance),
+        )
         envelope = _judge(ref, cand_traj, report, opts)
     report.envelope = envelope
     report.margin = envelope.margin
@@ -195,6 +206,11 @@ def _training(ref: Reference, candidate: Side, cand_traj: Trajectory, report: Pa
             f"envelope: largest {envelope.margin.describe()} ({kind}; {report.growth.describe()})"
         )
         report.summary = report.summary or f"within the rounding envelope, largest {envelope.margin.describe()}"
+        report.notes.append(
+            "not a bug as far as a run can tell, which is not proof: a difference per step within the twins' "
+            "spread cannot be told from rounding on this problem (Adam's epsilon 1e-7 for 1e-8 where gradients "
+            "are large, for one); check such settings in the code"
+        )
         return False
     first = envelope.first_crossing
     worst = "" if envelope.margin == first else f"; largest {envelope.margin.describe()}"
@@ -231,24 +247,30 @@ def _metrics(ref: Reference, candidate: Side, cand_traj: Trajectory, report: Par
     if opts.eval_data is None:
         raise ValueError("metrics need eval_data=(inputs, labels)")
     x, y = opts.eval_data
-    ref_out = ref.eval_outputs("reference", x)
+    ref_out = ref.eval_outputs(x)
     cand_out = candidate.forward(cand_traj.final, x)
-    twin_out = ref.eval_outputs("twin", x) if report.growth else None
+    twins = [ref.eval_outputs(x, i) for i in range(report.growth.twins)] if report.growth else []
     sensitive = report.envelope is not None and report.envelope.explains
     bug = False
     for name, fn in opts.metrics.items():
-        twin = None if twin_out is None else float(fn(twin_out, y))
-        m = MetricResult(float(fn(ref_out, y)), float(fn(cand_out, y)), opts.metric_atol, twin)
+        reference = float(fn(ref_out, y))
+        twin = max((float(fn(out, y)) for out in twins), key=lambda v: abs(v - reference), default=None)
+        m = MetricResult(reference, float(fn(cand_out, y)), opts.metric_atol, twin)
         report.metrics[name] = m
         if m.ok:
             continue
         line = f"{name} after training: {m.reference:.6g} vs {m.candidate:.6g}, |diff| {m.diff:.3g} > {m.atol:g}"
-        if sensitive:  # the weights ended elsewhere for float32 reasons: so did the metric
-            report.reasons.append(f"{line}, expected on a sensitive problem (a twin gets {m.twin:.6g})")
-        else:
-            bug = True
-            report.reasons.append(line)
-            report.summary = report.summary or line
+        # On a sensitive problem the weights end elsewhere for float32 reasons, and so does the metric:
+        # within K times the farthest twin's metric difference it is rounding, beyond it a bug.
+        reach = None if twin is None else m.atol + opts.sensitivity_factor * abs(twin - reference)
+        if sensitive and reach is not None and m.diff <= reach:
+            report.reasons.append(f"{line}, expected on a sensitive problem (the farthest twin gets {twin:.6g})")
+            continue
+        bug = True
+        if reach is not None:
+            line += f", and beyond {opts.sensitivity_factor:g}x the farthest twin's difference ({twin:.6g})"
+        report.reasons.append(line)
+        report.summary = report.summary or line
     return bug
 
 

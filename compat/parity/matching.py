@@ -97,11 +97,21 @@ def _groups(inspection: Inspection) -> dict[tuple[tuple[int, ...], str], list[st
 
 
 def _by_order_and_shape(reference: Inspection, candidate: Inspection) -> dict[str, str] | None:
-    """Candidate name -> reference name, pairing the k-th of each (shape, dtype) group; None if the groups differ."""
-    ref, cand = _groups(reference), _groups(candidate)
+    """Candidate name -> reference name: names both sides give one variable of the same shape and dtype
+    pair by name; the rest pair the k-th of each (shape, dtype) group. None if the groups differ."""
+    ref_specs = {v.name: _spec(v) for v in reference.variables}
+    cand_specs = {v.name: _spec(v) for v in candidate.variables}
+    named = {
+        n: n
+        for n in cand_specs
+        if n in ref_specs and cand_specs[n] == ref_specs[n] and not unnamed(n) and base_name(n) == n
+    }
+    rest_ref = Inspection([v for v in reference.variables if v.name not in named.values()], {})
+    rest_cand = Inspection([v for v in candidate.variables if v.name not in named], {})
+    ref, cand = _groups(rest_ref), _groups(rest_cand)
     if {k: len(v) for k, v in ref.items()} != {k: len(v) for k, v in cand.items()}:
         return None
-    pairs = {c: r for key, names in cand.items() for c, r in zip(names, ref[key], strict=True)}
+    pairs = named | {c: r for key, names in cand.items() for c, r in zip(names, ref[key], strict=True)}
     return {v.name: pairs[v.name] for v in candidate.variables}  # in the candidate's creation order
 
 

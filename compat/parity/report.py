@@ -43,7 +43,7 @@ class ForwardResult:
 
 @dataclass
 class MetricResult:
-    """A metric of each side's outputs at its own final weights (and of the 1-ulp twin's, when run)."""
+    """A metric of each side's outputs at its own final weights (and of the farthest reference twin, when run)."""
 
     reference: float
     candidate: float
@@ -89,6 +89,7 @@ class ParityReport:
     summary: str = ""  # the verdict's one-line why, after the verdict on the report's first line
     notes: list[str] = dataclasses.field(default_factory=list)  # what the check did that the user should know
     start: str = ""  # where both sides' initial values came from
+    matched_by: str = "names"  # how the candidate's variables were paired: "names" or "order and shape"
 
     def __repr__(self) -> str:
         return f"<ParityReport {self.candidate} against {self.reference}: {self.verdict}>"
@@ -172,7 +173,9 @@ def render_report(report: ParityReport) -> str:
         )
         return "\n".join(lines)
     lines.append(
-        f"variables: {len(report.variables)} on both sides, same names, shapes and dtypes: "
+        f"variables: {len(report.variables)} on both sides, "
+        + ("same names, " if report.matched_by == "names" else "paired by creation order (see the note), same ")
+        + "shapes and dtypes: "
         + ", ".join(f"{v.name} {v.shape} {v.dtype}" for v in report.variables)
     )
     if report.start:
@@ -229,31 +232,48 @@ def render_report(report: ParityReport) -> str:
             lines.append(f"rounding spread: {g.describe()}")
         if e and e.margin:
             lines.append(f"  margin: {e.margin.describe()} (above 1x: a bug), envelope K = {e.factor:g}")
-        p_by = dict(zip(g.weight_steps, g.weight_divergence)) if g else {}
-        e_by = dict(zip([k for k in t.weight_steps if k in p_by], e.weight_envelope)) if e else {}
-        rows = []
-        for k in sample_steps(t.weight_steps, [first.step] if first and first.step is not None else []):
-            d = t.weight_divergence[t.weight_steps.index(k)]
-            losses = (
-                [f"{t.reference_losses[k]:.7g}", f"{t.candidate_losses[k]:.7g}", f"{t.loss_divergence[k]:.3g}"]
-                if k < t.steps
-                else ["", "", ""]
-            )
-            rows.append(
-                [k, *losses, f"{d:.3g}", f"{p_by[k]:.3g}" if k in p_by else "", f"{e_by[k]:.3g}" if k in e_by else ""]
-            )
-        headers = ["step", f"loss {report.reference}", f"loss {report.candidate}", "|dloss|", "max |dw| D(k)"]
-        if g:
-            headers += ["twins' spread S(k)", "envelope K*S(k)"]
-        else:
-            rows = [r[:5] for r in rows]
-        lines.append(tabulate(rows, headers=headers, disable_numparse=True))
-        lines.append("  (step k: weights after k updates, and the loss of batch k at those weights)")
+        lines.append(_trajectory_table(report))
+        lines.append(
+            "  (step k: the weights after k updates and the loss of batch k at them; D(k): the candidate's largest"
+            " weight difference; S(k): the largest between two runs of the rounding family; envelopes: K times"
+            " those, the loss's plus its own rounding)"
+            if g
+            else "  (step k: the weights after k updates, and the loss of batch k at those weights)"
+        )
     for name, m in report.metrics.items():
-        twin = f", a twin {m.twin:.6g}" if m.twin is not None else ""
+        twin = f", farthest twin {m.twin:.6g}" if m.twin is not None else ""
         lines.append(
             f"{name}: {report.reference} {m.reference:.6g}, {report.candidate} {m.candidate:.6g}{twin}, "
             f"|diff| {m.diff:.3g} " + ("<=" if m.ok else ">") + f" {m.atol:g}"
         )
     lines += [f"non-finite: {n.describe()}" for n in report.nonfinite]
     return "\n".join(lines)
+
+
+def _trajectory_table(report: ParityReport) -> str:
+    """Sampled steps: losses, D(k), and with twins S(k) and both envelopes. The steps that decided the
+    verdict (first beyond tolerance, first above the envelope, the largest margin) are always among them."""
+    from tabulate import tabulate
+
+    t, g, e = report.trajectory, report.growth, report.envelope
+    decisive = [t.first_divergence, e.first_crossing if e else None, report.margin]
+    extra = [d.step for d in decisive if d is not None and d.step is not None]
+    spread = dict(zip(g.weight_steps, g.weight_divergence)) if g else {}
+    envelope = dict(zip([k for k in t.weight_steps if k in spread], e.weight_envelope)) if e else {}
+    rows = []
+    for k in sample_steps(t.weight_steps, extra):
+        losses = ["", "", "", ""]
+        if k < t.steps:
+            loss_env = f"{e.loss_envelope[k]:.3g}" if e else ""
+            losses = [f"{t.reference_losses[k]:.7g}", f"{t.candidate_losses[k]:.7g}", f"{t.loss_divergence[k]:.3g}"]
+            losses.append(loss_env)
+        d = t.weight_divergence[t.weight_steps.index(k)]
+        twins = [f"{spread[k]:.3g}" if k in spread else "", f"{envelope[k]:.3g}" if k in envelope else ""]
+        rows.append([k, *losses, f"{d:.3g}", *twins])
+    headers = ["step", f"loss {report.reference}", f"loss {report.candidate}", "|dloss|", "loss envelope"]
+    headers += ["max |dw| D(k)", "S(k)", "envelope K*S(k)"]
+    if not g:
+        rows, headers = [r[:4] + r[5:6] for r in rows], headers[:4] + headers[5:6]
+    elif not e:
+        rows, headers = [r[:4] + r[5:7] for r in rows], headers[:4] + headers[5:7]
+    return tabulate(rows, headers=headers, disable_numparse=True)

@@ -2,7 +2,7 @@
 
 A correct port differs from the reference by rounding at every step (another summation order,
 another fused kernel). A twin reproduces that: the reference (or the candidate) trained again
-from weights moved by 1 ulp, on inputs moved by 1 ulp at every step. Several twins, and the
+from weights moved by 1 ulp, on inputs each moved by 1 ulp. Several twins, and the
 distances between every two runs of that family, give at each step the spread rounding alone
 produces; `envelope.py` judges the candidate against it.
 """
@@ -155,9 +155,36 @@ class GrowthEstimate:
         return f"{head}; they stay within the tolerance: a stable problem"
 
 
-def _family_pairs(runs: Sequence[Trajectory]) -> Iterator[tuple[Trajectory, Trajectory]]:
-    """Every two runs of one family (its first run is the original, the rest its twins)."""
-    return itertools.combinations(runs, 2)
+@dataclass
+class FamilyDistances:
+    """The distances between every two runs of one family (an original and its twins), per recorded step."""
+
+    steps: list[int]
+    weight: dict[int, list[float]]  # step -> the largest weight distance of each pair
+    loss: np.ndarray  # per step: the largest loss distance of any pair
+    beyond_tolerance_at: int | None  # the first step where a twin leaves the tolerance around the original
+
+
+def family_distances(
+    original: Trajectory, twins: Sequence[Trajectory], tolerance: Tolerance | None = None
+) -> FamilyDistances:
+    """Every pair of `[original, *twins]`; with `tolerance`, also where a twin first leaves it."""
+    runs = [original, *twins]
+    pairs = list(itertools.combinations(runs, 2))
+    steps = sorted(set(original.weights).intersection(*(t.weights for t in twins)))
+    weight = {k: [largest_abs_diff(a.weights[k], b.weights[k]) for a, b in pairs] for k in steps}
+    loss = np.max([abs_diff(a.losses, b.losses) for a, b in pairs], axis=0) if pairs else np.zeros(len(original.losses))
+    beyond = None
+    if tolerance is not None:
+        beyond = next(
+            (
+                k
+                for k in steps
+                if any(weights_differences(original.weights[k], t.weights[k], tolerance)[0].beyond for t in twins)
+            ),
+            None,
+        )
+    return FamilyDistances(steps, weight, loss, beyond)
 
 
 def estimate_growth(
@@ -166,25 +193,22 @@ def estimate_growth(
     tolerance: Tolerance,
     candidate: Trajectory | None = None,
     candidate_twins: Sequence[Trajectory] = (),
+    *,
+    reference_family: FamilyDistances | None = None,
 ) -> GrowthEstimate:
-    """S(k) over the reference's family (and the candidate's, when its twins are given), and its growth rate."""
+    """S(k) over the reference's family (and the candidate's, when its twins are given), and its growth rate.
+
+    `reference_family`, when given, is `family_distances(reference, twins, tolerance)` computed before.
+    """
     twins = [twins] if isinstance(twins, Trajectory) else list(twins)
-    pairs = list(_family_pairs([reference, *twins]))
+    families = [reference_family or family_distances(reference, twins, tolerance)]
     if candidate is not None and candidate_twins:
-        pairs += list(_family_pairs([candidate, *candidate_twins]))
-    steps = sorted(set(reference.weights).intersection(*(t.weights for t in twins)))
-    distances = [[largest_abs_diff(a.weights[k], b.weights[k]) for a, b in pairs] for k in steps]
+        families.append(family_distances(candidate, candidate_twins))
+    steps = sorted(set(families[0].steps).intersection(*(f.steps for f in families[1:])))
+    distances = [[d for f in families for d in f.weight[k]] for k in steps]
     top = [max(d, default=0.0) for d in distances]
     low = [min(d, default=0.0) for d in distances]
-    losses = np.max([abs_diff(a.losses, b.losses) for a, b in pairs], axis=0) if pairs else np.zeros(0)
-    beyond = next(
-        (
-            k
-            for k in steps
-            if any(weights_differences(reference.weights[k], t.weights[k], tolerance)[0].beyond for t in twins)
-        ),
-        None,
-    )
+    losses = np.max([f.loss for f in families], axis=0)
     rate, fit_until = _growth_rate(steps, top)
     p0 = top[0] if top and top[0] > 0 else math.nan
     return GrowthEstimate(
@@ -195,10 +219,10 @@ def estimate_growth(
         growth_per_step=rate,
         fitted_until=fit_until,
         amplification=max(top) / p0 if top else math.nan,
-        beyond_tolerance_at=beyond,
+        beyond_tolerance_at=families[0].beyond_tolerance_at,
         weight_low=low,
         twins=len(twins),
-        candidate_twins=len(candidate_twins) if candidate is not None else 0,
+        candidate_twins=len(candidate_twins) if len(families) > 1 else 0,
     )
 
 

@@ -106,6 +106,11 @@ class Margin:
     def beyond(self) -> bool:
         return not self.ratio <= 1.0  # NaN counts as beyond
 
+    def short(self) -> str:
+        """'37x envelope (step 4, hidden/kernel)': for a table cell."""
+        at = ", ".join(p for p in (None if self.step is None else f"step {self.step}", self.where) if p)
+        return f"{_ratio(self.ratio)} {self.against} ({at})"
+
     def describe(self) -> str:
         """'37x the envelope at step 4, hidden/kernel[3, 5]'."""
         at = f"{self.where}[{', '.join(map(str, self.index))}]" if self.index else self.where
