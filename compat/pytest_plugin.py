@@ -7,7 +7,8 @@ Installing tfparity makes the `parity_check` fixture available in every test sui
 
 It takes the arguments of `compat.parity.assert_parity` and fails the test with the whole
 parity report as the message, once (no traceback into tfparity's own code); its first line,
-what `pytest -ra` shows, is the verdict and where it was decided.
+what `pytest -ra` shows, is the verdict and where it was decided (on CI, with CI set, pytest's
+-ra prints the whole message instead, so the report shows twice there).
 """
 
 from __future__ import annotations
