@@ -85,14 +85,18 @@ def function_side(config: TrainConfig) -> parity.TF2Side:
 
 
 class RecordWeights(keras.callbacks.Callback):
-    """After every batch: the batch's loss (keras_style's BatchLoss metric) and the weights."""
+    """After every batch: the batch's loss (keras_style's BatchLoss metric) and the weights;
+    `after_step(batch)` first, when given (a twin's 1-ulp move, `parity.rounding_after_each_step`)."""
 
-    def __init__(self, record: set[int], variables: dict):
+    def __init__(self, record: set[int], variables: dict, after_step=None):
         super().__init__()
         self.record, self.variables, self.losses, self.weights = record, variables, [], {}
+        self.after_step = after_step
 
     def on_train_batch_end(self, batch, logs=None):
         self.losses.append(float(logs["batch_loss"]))
+        if self.after_step is not None:
+            self.after_step(batch)
         if batch + 1 in self.record:
             self.weights[batch + 1] = parity.read(self.variables)
 
@@ -109,14 +113,24 @@ class KerasFitSide(parity.TF2Side):
         super().__init__(make_model, name=keras_style.STYLE, device=tf_device_name(config.device), name_map=keras_names)
 
     def train(
-        self, weights: parity.Weights, batches: Sequence[parity.Batch], record_every: int = 1
+        self,
+        weights: parity.Weights,
+        batches: Sequence[parity.Batch],
+        record_every: int = 1,
+        rounding_seed: int | None = None,
     ) -> parity.Trajectory:
         if not isinstance(batches, parity.PlannedBatches):
             raise TypeError("KerasFitSide trains on a batch plan: pass compat.parity.planned_batches(...)")
         with self._device():
             model, variables = self._fresh(batches[0][0])
             parity.assign(variables, weights)
-            callback = RecordWeights(parity.recorded_steps(len(batches), record_every), variables)
+            after_step = parity.rounding_after_each_step(
+                rounding_seed,
+                lambda: parity.read(variables),
+                lambda w: parity.assign(variables, w),
+                parity.keras_update_scale(model.optimizer),
+            )
+            callback = RecordWeights(parity.recorded_steps(len(batches), record_every), variables, after_step)
             callback.weights[0] = parity.read(variables)
             dataset = keras_style.planned_dataset(batches.plan, batches.images, batches.labels)
             model.fit(dataset, epochs=1, steps_per_epoch=len(batches), callbacks=[callback], shuffle=False, verbose=0)

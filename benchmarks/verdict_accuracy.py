@@ -7,6 +7,7 @@ row; `verdict_tables` turns the rows into the report (Markdown), `--json` keeps 
 
     python -m tfparity.benchmarks.verdict_accuracy [--pairs softmax mlp cnn] [--seeds N]
         [--steps-scale F] [--variants NAME ...] [-o FILE.md] [--json FILE] [--quiet]
+    python -m tfparity.benchmarks.verdict_accuracy --rows A.json B.json -o FILE.md   # the report of earlier runs
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tfparity.compat import tf_logs
@@ -95,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--json", default=None, metavar="FILE", type=cli.output_file, help="write the per-run rows here"
+    )
+    parser.add_argument(
+        "--rows",
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="render the report from earlier --json files instead of running (a later file's rows replace "
+        "an earlier one's for the same pair; each file's command and date are kept in the header)",
     )
     cli.add_quiet_argument(parser)
     return parser
@@ -220,14 +230,41 @@ def header_lines(argv: Sequence[str]) -> list[str]:
     ]
 
 
+def read_rows(paths: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows of earlier `--json` files, a later file's pairs replacing an earlier one's, and
+    header lines naming where each pair's rows came from."""
+    from tfparity.benchmarks.cli import UsageError
+
+    by_pair: dict[str, list[dict[str, Any]]] = {}
+    source: dict[str, str] = {}
+    for path in paths:
+        try:
+            document = json.loads(Path(path).read_text())
+            rows, header = document["rows"], document["header"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(
+                f"--rows {path}: not a --json file of this command ({exc}); run it with --json FILE"
+            ) from exc
+        for pair in dict.fromkeys(row["pair"] for row in rows):
+            by_pair[pair] = [row for row in rows if row["pair"] == pair]
+            source[pair] = " ".join(line for line in header if line)
+    ordered = [pair for pair in PAIR_NAMES if pair in by_pair]
+    lines = [f"Rows of the {pair} pair from: {source[pair]}" for pair in ordered]
+    return [row for pair in ordered for row in by_pair[pair]], lines
+
+
 def write_reports(
-    rows: list[dict[str, Any]], argv: Sequence[str], data: dict[str, Any], args: argparse.Namespace
+    rows: list[dict[str, Any]],
+    argv: Sequence[str],
+    data: dict[str, Any],
+    args: argparse.Namespace,
+    sources: Sequence[str] = (),
 ) -> None:
     """The Markdown report (to -o, else stdout) and, with --json, the per-run rows."""
     from tfparity.benchmarks import cli, verdict_tables
     from tfparity.benchmarks.verdict_pairs import describe_pairs
 
-    header = header_lines(argv)
+    header = header_lines(argv) + [line for source in sources for line in ("", source)]
     if args.json:
         document = {"header": [line for line in header if line], "rows": rows}
         cli.write_output(json.dumps(document, indent=1, allow_nan=False), args.json, quiet=args.quiet)
@@ -242,15 +279,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
+        rows, sources = read_rows(args.rows) if args.rows else (None, [])
         tf_logs.import_tensorflow()  # its start-up lines filtered, before verdict_pairs imports it
-        pairs = list(dict.fromkeys(args.pairs))
+        pairs = (
+            list(dict.fromkeys(row["pair"] for row in rows)) if rows is not None else list(dict.fromkeys(args.pairs))
+        )
         check_variants(pairs, args.variants)
         data = load_data(pairs, args)
     except (UsageError, DataError, ValueError) as exc:  # bad input: one line, before any training
         print(f"verdict_accuracy: error: {exc}", file=sys.stderr)
         return 2
-    rows = run_all(data, args.seeds, args.steps_scale, variants=args.variants, quiet=args.quiet)
-    write_reports(rows, argv, data, args)
+    if rows is None:
+        rows = run_all(data, args.seeds, args.steps_scale, variants=args.variants, quiet=args.quiet)
+    write_reports(rows, argv, data, args, sources)
     return 0
 
 

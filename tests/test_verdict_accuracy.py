@@ -28,13 +28,6 @@ from tfparity.benchmarks.verdict_pairs import (
 )
 from tfparity.compat import parity
 
-NEW_RULE = hasattr(parity, "Margin")
-OLD_RULE_CALLS_ROUNDING_A_BUG = pytest.mark.xfail(
-    not NEW_RULE,
-    reason="the old rule calls the chaotic MLP's rounding a bug (forward pass beyond the guide's tolerance, "
-    "trajectory above its envelope); the new rule's margin against a rounding bound fixes it",
-    strict=False,
-)
 MLP_VARIANTS = ("correct", "split_sum", "sum_loss", "lr_10x", "transposed")
 
 
@@ -167,6 +160,7 @@ def test_margin_fields_read_the_new_margin_and_tolerate_its_absence():
         (["-o", "/nonexistent-folder/report.md"], "/nonexistent-folder"),
         (["--variants", "sum_los"], "--variants sum_los: no such variant"),
         (["--pairs", "softmax", "--variants", "dropout_mask"], "none applies to the softmax pair"),
+        (["--rows", "/nonexistent-folder/rows.json"], "--rows /nonexistent-folder/rows.json: not a --json file"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2_before_any_work(words, named, capsys, monkeypatch):
@@ -194,6 +188,16 @@ def test_the_command_writes_its_report_and_rows(mnist, tmp_path, capsys):
     assert found[1]["verdict"] == parity.BUG, found[1]["reason"]
     assert all(f"| {r['variant']} " in report for r in found)  # every run counted in the verdict table
 
+    # --rows: the report again from saved rows, a later file's pair replacing an earlier one's
+    later = tmp_path / "later.json"
+    later.write_text(json.dumps({"header": ["Command: `later run`"], "rows": [{**found[0], "verdict": parity.BUG}]}))
+    again = tmp_path / "again.md"
+    argv = ["--rows", str(rows_file), str(later), "--mnist-dir", mnist.source, "-o", str(again), "--quiet"]
+    assert verdict_accuracy.main(argv) == 0
+    rendered = again.read_text()
+    assert "Rows of the cnn pair from: Command: `later run`" in rendered
+    assert "False alarms: 1 BUG in 1 correct and rounding-only runs" in rendered and "dropout_mask" not in rendered
+
 
 # --- the experiment itself, a fast subset -----------------------------------------------------
 
@@ -216,7 +220,6 @@ def test_mlp_transposed_square_kernel_trains_and_is_caught_by_the_numbers(mlp_re
     assert not report.variable_mismatches and report.forward is not None and not report.forward.ok
 
 
-@OLD_RULE_CALLS_ROUNDING_A_BUG
 @pytest.mark.parametrize("variant", ["correct", "split_sum"])
 def test_mlp_correct_and_rounding_only_ports_are_not_bugs(mlp_reports, variant):
     assert mlp_reports[variant].verdict != parity.BUG, f"\n{mlp_reports[variant]}"

@@ -19,7 +19,7 @@ from tfparity.compat.parity.initial import builds_agree
 from tfparity.compat.parity.matching import RenamedSide, match_variables
 from tfparity.compat.parity.reference import Reference
 from tfparity.compat.parity.report import BUG, NONFINITE, PARITY, SENSITIVE, ForwardResult, MetricResult, ParityReport
-from tfparity.compat.parity.sensitivity import estimate_growth, twin_run
+from tfparity.compat.parity.sensitivity import estimate_growth, rounds_every_step, twin_run
 from tfparity.compat.parity.sides import Side
 from tfparity.compat.parity.tolerance import Difference, Tolerance, weights_differences
 from tfparity.compat.parity.trajectories import Trajectory, compare_trajectories
@@ -171,6 +171,12 @@ def _training(ref: Reference, candidate: Side, cand_traj: Trajectory, report: Pa
     if run_twins:
         family = ref.family(opts.twins, opts.tolerance)
         report.growth = estimate_growth(ref.trajectory, ref.twins(opts.twins), opts.tolerance, reference_family=family)
+        if not rounds_every_step(ref.side):
+            report.notes.append(
+                f"{ref.side.name}'s train() takes no rounding_seed, so its twins are moved at the start and in "
+                "their inputs only, not after every update: they may understate rounding under Adam "
+                "(docs/parity.md, the rule)"
+            )
     if traj.ok:
         return False
     where = traj.first_divergence.describe()

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from tfparity.compat.batches import Batch
+from tfparity.compat.parity.sensitivity import rounds_every_step
 from tfparity.compat.parity.sides import Side
 from tfparity.compat.parity.trajectories import Trajectory
 from tfparity.compat.parity.variables import Inspection, VariableMismatch, VariableSpec, Weights, compare_variables
@@ -216,6 +217,15 @@ class RenamedSide:
     def forward(self, weights: Weights, inputs: np.ndarray) -> np.ndarray:
         return self.side.forward(_renamed(weights, self.back), inputs)
 
-    def train(self, weights: Weights, batches: Sequence[Batch], record_every: int = 1) -> Trajectory:
-        run = self.side.train(_renamed(weights, self.back), batches, record_every)
+    @property
+    def rounds_every_step(self) -> bool:
+        """Whether the wrapped side's `train` takes `rounding_seed`."""
+        return rounds_every_step(self.side)
+
+    def train(
+        self, weights: Weights, batches: Sequence[Batch], record_every: int = 1, rounding_seed: int | None = None
+    ) -> Trajectory:
+        """`side.train`, names translated; `rounding_seed` passed on when the side takes it."""
+        rounding = {"rounding_seed": rounding_seed} if rounding_seed is not None and self.rounds_every_step else {}
+        run = self.side.train(_renamed(weights, self.back), batches, record_every, **rounding)
         return Trajectory(run.losses, {k: _renamed(w, self.mapping) for k, w in run.weights.items()})

@@ -1,17 +1,22 @@
 """What rounding alone does on this problem: twin runs perturbed by 1 ulp, and the spread between them.
 
 A correct port differs from the reference by rounding at every step (another summation order,
-another fused kernel). A twin reproduces that: the reference (or the candidate) trained again
-from weights moved by 1 ulp, on inputs each moved by 1 ulp. Several twins, and the
-distances between every two runs of that family, give at each step the spread rounding alone
-produces; `envelope.py` judges the candidate against it.
+another fused kernel: TF1's fused `ApplyAdam` against Keras' composite update, say). A twin
+reproduces that: the reference (or the candidate) trained again from weights moved by 1 ulp, on
+inputs each moved by 1 ulp, its weights moved by 1 ulp again after every update when the side
+accepts `rounding_seed` (the built-in sides do). Moving only the start and the inputs is not enough
+where the update itself damps them: Adam's m/sqrt(v) barely moves with its inputs, so a CNN's twins
+stayed 100x closer than a correct Keras port (docs/parity.md). Several twins, and the distances
+between every two runs of that family, give at each step the spread rounding alone produces;
+`envelope.py` judges the candidate against it.
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +29,15 @@ from tfparity.compat.parity.trajectories import Trajectory
 from tfparity.compat.parity.variables import Weights
 
 DEFAULT_TWINS = 3
+# The relative size of the difference between two correct implementations of one optimizer's update.
+# TF1's fused Adam computes 1 - beta2 in float32 (0.0009999871), Keras' in float64 then rounds (0.001):
+# v differs by 1.3e-5, the update by 6.4e-6 at every step, the same sign throughout (docs/parity.md).
+# Plain gradient descent (and momentum) has no such constant: its twins scale nothing.
+UPDATE_SCALE = 1e-5
+# TF1 training ops (and Keras optimizers) whose updates carry no constant rounded two ways.
+PLAIN_TF1_UPDATES = frozenset(
+    {"ApplyGradientDescent", "ResourceApplyGradientDescent", "ApplyMomentum", "ResourceApplyMomentum"}
+)
 
 # --- the 1-ulp perturbations ---------------------------------------------------------------
 
@@ -93,10 +107,74 @@ def perturb_inputs(batches: Sequence[Batch], seed: int) -> Sequence[Batch]:
     return PerturbedBatches(batches, seed)
 
 
+def tf1_update_scale(op_types: Iterable[str]) -> float:
+    """UPDATE_SCALE when a TF1 graph's ops include a training op other than gradient descent or
+    momentum (`ApplyAdam`, `ApplyRMSProp`, ...), else 0: an update the graph writes with
+    `assign_sub` is taken for plain gradient descent."""
+    trains = {t for t in op_types if t.startswith(("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply"))}
+    return UPDATE_SCALE if trains - PLAIN_TF1_UPDATES else 0.0
+
+
+def keras_update_scale(optimizer: Any) -> float:
+    """0 for Keras' `SGD` (with or without momentum), UPDATE_SCALE for any other optimizer or none found."""
+    import keras
+
+    return 0.0 if isinstance(optimizer, keras.optimizers.SGD) else UPDATE_SCALE
+
+
+def rounding_after_each_step(
+    seed: int | None,
+    read: Callable[[], Weights],
+    assign: Callable[[Weights], None],
+    update_scale: float = UPDATE_SCALE,
+) -> Callable[[int], None] | None:
+    """For a side's `train(..., rounding_seed=seed)`: a function to call after every update, that
+    rounds the update differently, as another implementation of the same optimizer would.
+
+    Each tensor's update is scaled by 1 + s * `update_scale` (s = +1 or -1 per tensor, fixed for the
+    run: an optimizer's constants round the same way at every step; `tf1_update_scale` and
+    `keras_update_scale` choose it by optimizer), then every nonzero weight is
+    moved to a float neighbour (its own ulp, random signs fixed by `seed` and the step). Call it
+    after the start is assigned: it reads the start when made. None when `seed` is None.
+    """
+    if seed is None:
+        return None
+    start = read()
+    signs = dict(zip(sorted(start), np.random.default_rng([seed, 1 << 31]).choice([-1.0, 1.0], len(start))))
+    previous = {name: np.asarray(w) for name, w in start.items()}
+
+    def after_step(step: int) -> None:
+        rng = np.random.default_rng([seed, step])
+        moved = {}
+        for name, w in sorted(read().items()):
+            w, before = np.asarray(w), previous[name]
+            scaled = (before + (w - before) * (1 + signs[name] * update_scale)).astype(w.dtype)
+            moved[name] = _nudge(scaled, rng)
+        assign(moved)
+        previous.update(moved)
+
+    return after_step
+
+
+def rounds_every_step(side: Any) -> bool:
+    """Whether `side.train` takes `rounding_seed` (its twins are then moved after every update too);
+    a wrapper says so for the side it wraps with a `rounds_every_step` attribute."""
+    declared = getattr(side, "rounds_every_step", None)
+    if isinstance(declared, bool):
+        return declared
+    try:
+        return "rounding_seed" in inspect.signature(side.train).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def twin_run(side: Any, original: Trajectory, batches: Sequence[Batch], record_every: int, seed: int) -> Trajectory:
     """One twin of `original` (a run of `side`): trained again from its start moved by 1 ulp
-    (at each tensor's `weight_scales`), on `batches` moved by 1 ulp."""
+    (at each tensor's `weight_scales`), on `batches` moved by 1 ulp, and with `rounding_seed=seed`
+    when the side accepts it (`rounds_every_step`)."""
     start = perturb_one_ulp(original.weights[0], weight_scales(original), seed)
+    if rounds_every_step(side):
+        return side.train(start, perturb_inputs(batches, seed), record_every, rounding_seed=seed)
     return side.train(start, perturb_inputs(batches, seed), record_every)
 
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from tfparity.compat.batches import Batch
+from tfparity.compat.parity.sensitivity import keras_update_scale, rounding_after_each_step, tf1_update_scale
 from tfparity.compat.parity.trajectories import Trajectory, record_trajectory
 from tfparity.compat.parity.variables import (
     Inspection,
@@ -51,6 +52,9 @@ class Side(Protocol):
     def forward(self, weights: Weights, inputs: np.ndarray) -> np.ndarray: ...
 
     def train(self, weights: Weights, batches: Sequence[Batch], record_every: int = 1) -> Trajectory: ...
+
+    # `train` may also take `rounding_seed: int | None = None`: with a seed, every weight moved by 1 ulp
+    # after every update (`sensitivity.rounding_after_each_step`), for the twins that measure rounding.
 
 
 def device_scope(device: str | None) -> ContextManager[Any]:
@@ -162,7 +166,9 @@ class TF1GraphSide:
             h = run.handles
             return run.session.run(h.outputs, {h.inputs: inputs, **h.eval_feed})
 
-    def train(self, weights: Weights, batches: Sequence[Batch], record_every: int = 1) -> Trajectory:
+    def train(
+        self, weights: Weights, batches: Sequence[Batch], record_every: int = 1, rounding_seed: int | None = None
+    ) -> Trajectory:
         with self._run() as run:
             h = run.handles
             if h.loss is None or h.train_op is None or h.labels is None:
@@ -172,7 +178,9 @@ class TF1GraphSide:
             def step(x: np.ndarray, y: np.ndarray) -> float:
                 return run.session.run([h.train_op, h.loss], {h.inputs: x, h.labels: y, **h.train_feed})[1]
 
-            return record_trajectory(step, run.read, batches, record_every)
+            scale = tf1_update_scale(op.type for op in run.graph.get_operations())
+            after_step = rounding_after_each_step(rounding_seed, run.read, run.assign, scale)
+            return record_trajectory(step, run.read, batches, record_every, after_step)
 
 
 # --- TF2 -----------------------------------------------------------------------------------
@@ -263,12 +271,21 @@ class TF2Side:
             assign(variables, weights)
             return np.asarray(self.forward_fn(model, inputs))
 
-    def train(self, weights: Weights, batches: Sequence[Batch], record_every: int = 1) -> Trajectory:
+    def train(
+        self, weights: Weights, batches: Sequence[Batch], record_every: int = 1, rounding_seed: int | None = None
+    ) -> Trajectory:
         step_fn = self.train_step or keras_train_step
         with self._device():
             model, variables = self._fresh(batches[0][0])
             assign(variables, weights)
-            return record_trajectory(lambda x, y: step_fn(model, x, y), lambda: read(variables), batches, record_every)
+            # The `.optimizer` a Keras model or tf.Module keeps; none found counts as Adam-like (the wider envelope).
+            scale = keras_update_scale(getattr(model, "optimizer", None))
+            after_step = rounding_after_each_step(
+                rounding_seed, lambda: read(variables), lambda w: assign(variables, w), scale
+            )
+            return record_trajectory(
+                lambda x, y: step_fn(model, x, y), lambda: read(variables), batches, record_every, after_step
+            )
 
 
 def _dtype_name(dtype: Any) -> str:

@@ -47,13 +47,17 @@ def record_trajectory(
     read: Callable[[], Weights],
     batches: Sequence[Batch],
     record_every: int = 1,
+    after_step: Callable[[int], None] | None = None,
 ) -> Trajectory:
-    """Run `train_step(inputs, labels) -> loss` on every batch, reading the weights at the recorded steps."""
+    """Run `train_step(inputs, labels) -> loss` on every batch, reading the weights at the recorded steps;
+    `after_step(step)`, when given, runs after each update, before the weights are read."""
     record = recorded_steps(len(batches), record_every)
     losses = np.empty(len(batches), np.float64)
     trail = {0: read()}
     for step, (x, y) in enumerate(batches):
         losses[step] = float(train_step(x, y))
+        if after_step is not None:
+            after_step(step)
         if step + 1 in record:
             trail[step + 1] = read()
     return Trajectory(losses, trail)
