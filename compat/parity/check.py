@@ -118,7 +118,7 @@ def check_parity(reference: Side, candidate: Side, batches: Sequence[Batch], **o
       train: False stops after the forward pass (the guide's steps 1-3; no loss or train_op needed).
       record_every: record weights every this many steps (losses are recorded at every step).
       growth: run the rounding twins always (True), never (False), or only to judge a divergence ("auto").
-      twins: twins per side (default 3: with the candidate's, at most 4x the time of training both once).
+      twins: twins per side (default 3: with the candidate's, at most 8 trainings; docs/parity.md gives the cost).
       sensitivity_factor: K in `SENSITIVITY_RULE`.
       eval_data, metrics, metric_atol: metrics of each side's outputs at its own final weights,
         e.g. `metrics={"accuracy": parity.accuracy}`, compared to `metric_atol`.
