@@ -86,7 +86,7 @@ def function_side(config: TrainConfig) -> parity.TF2Side:
 
 class RecordWeights(keras.callbacks.Callback):
     """After every batch: the batch's loss (keras_style's BatchLoss metric) and the weights;
-    `after_step(batch)` first, when given (a twin's 1-ulp move, `parity.rounding_after_each_step`)."""
+    `after_step(batch)` first, when given (a twin's rounding, `parity.rounding_after_each_step`)."""
 
     def __init__(self, record: set[int], variables: dict, after_step=None):
         super().__init__()
@@ -124,12 +124,14 @@ class KerasFitSide(parity.TF2Side):
         with self._device():
             model, variables = self._fresh(batches[0][0])
             parity.assign(variables, weights)
-            after_step = parity.rounding_after_each_step(
-                rounding_seed,
-                lambda: parity.read(variables),
-                lambda w: parity.assign(variables, w),
-                parity.keras_update_scale(model.optimizer),
-            )
+            after_step = None
+            if rounding_seed is not None:  # a twin
+                after_step = parity.rounding_after_each_step(
+                    rounding_seed,
+                    lambda: parity.read(variables),
+                    lambda w: parity.assign(variables, w),
+                    parity.keras_update_scale(model.optimizer),
+                )
             callback = RecordWeights(parity.recorded_steps(len(batches), record_every), variables, after_step)
             callback.weights[0] = parity.read(variables)
             dataset = keras_style.planned_dataset(batches.plan, batches.images, batches.labels)

@@ -53,8 +53,8 @@ class Side(Protocol):
 
     def train(self, weights: Weights, batches: Sequence[Batch], record_every: int = 1) -> Trajectory: ...
 
-    # `train` may also take `rounding_seed: int | None = None`: with a seed, every weight moved by 1 ulp
-    # after every update (`sensitivity.rounding_after_each_step`), for the twins that measure rounding.
+    # `train` may also take `rounding_seed: int | None = None`: with a seed, each update rounded differently
+    # (`sensitivity.rounding_after_each_step`), for the twins that measure rounding.
 
 
 def device_scope(device: str | None) -> ContextManager[Any]:
@@ -178,8 +178,10 @@ class TF1GraphSide:
             def step(x: np.ndarray, y: np.ndarray) -> float:
                 return run.session.run([h.train_op, h.loss], {h.inputs: x, h.labels: y, **h.train_feed})[1]
 
-            scale = tf1_update_scale(op.type for op in run.graph.get_operations())
-            after_step = rounding_after_each_step(rounding_seed, run.read, run.assign, scale)
+            after_step = None
+            if rounding_seed is not None:  # a twin: its optimizer read from the graph's training ops
+                scale = tf1_update_scale(op.type for op in run.graph.get_operations())
+                after_step = rounding_after_each_step(rounding_seed, run.read, run.assign, scale)
             return record_trajectory(step, run.read, batches, record_every, after_step)
 
 
@@ -278,11 +280,12 @@ class TF2Side:
         with self._device():
             model, variables = self._fresh(batches[0][0])
             assign(variables, weights)
-            # The `.optimizer` a Keras model or tf.Module keeps; none found counts as Adam-like (the wider envelope).
-            scale = keras_update_scale(getattr(model, "optimizer", None))
-            after_step = rounding_after_each_step(
-                rounding_seed, lambda: read(variables), lambda w: assign(variables, w), scale
-            )
+            after_step = None
+            if rounding_seed is not None:  # a twin: the `.optimizer` the model keeps (none found: Adam-like)
+                scale = keras_update_scale(getattr(model, "optimizer", None))
+                after_step = rounding_after_each_step(
+                    rounding_seed, lambda: read(variables), lambda w: assign(variables, w), scale
+                )
             return record_trajectory(
                 lambda x, y: step_fn(model, x, y), lambda: read(variables), batches, record_every, after_step
             )
