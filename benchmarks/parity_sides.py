@@ -86,7 +86,8 @@ def function_side(config: TrainConfig) -> parity.TF2Side:
 
 class RecordWeights(keras.callbacks.Callback):
     """After every batch: the batch's loss (keras_style's BatchLoss metric) and the weights;
-    `after_step(batch)` first, when given (a twin's rounding, `parity.rounding_after_each_step`)."""
+    `after_step(batch)` first, when given (a twin's rounding, `parity.rounding_after_each_step`,
+    which returns the weights it left)."""
 
     def __init__(self, record: set[int], variables: dict, after_step=None):
         super().__init__()
@@ -95,10 +96,9 @@ class RecordWeights(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.losses.append(float(logs["batch_loss"]))
-        if self.after_step is not None:
-            self.after_step(batch)
+        moved = self.after_step(batch) if self.after_step is not None else None
         if batch + 1 in self.record:
-            self.weights[batch + 1] = parity.read(self.variables)
+            self.weights[batch + 1] = moved if moved is not None else parity.read(self.variables)
 
 
 class KerasFitSide(parity.TF2Side):

@@ -218,13 +218,13 @@ def run_all(
     return rows
 
 
-def header_lines(argv: Sequence[str]) -> list[str]:
-    """The command that made the report, the date, TensorFlow's version and the CPU count."""
+def header_lines(argv: Sequence[str], prog: str = PROG) -> list[str]:
+    """The command (`prog` and `argv`) that made the report, the date, TensorFlow's version and the CPU count."""
     import tensorflow as tf
 
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return [
-        f"Command: `{' '.join([PROG, *map(shlex.quote, argv)])}`",
+        f"Command: `{' '.join([prog, *map(shlex.quote, argv)])}`",
         "",
         f"Date: {now}; TensorFlow {tf.__version__}; {os.cpu_count()} CPUs",
     ]

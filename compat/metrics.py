@@ -16,9 +16,15 @@ def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
 
 def abs_diff(reference: np.ndarray, candidate: np.ndarray) -> np.ndarray:
     """|candidate - reference| in float64; NaN against NaN counts as equal, NaN against a number as inf."""
-    r, c = np.asarray(reference, np.float64), np.asarray(candidate, np.float64)
+    r, c = np.asarray(reference), np.asarray(candidate)
+    if r.dtype.kind != "f" or c.dtype.kind != "f":
+        r, c = r.astype(np.float64), c.astype(np.float64)
     with np.errstate(invalid="ignore"):
-        d = np.abs(c - r)
+        d = np.empty(np.broadcast_shapes(r.shape, c.shape), np.float64)
+        np.subtract(c, r, out=d)  # each element cast as it is read: no float64 copies of the inputs
+        np.abs(d, out=d)
+    if not np.isnan(d).any():  # the common case, without the two passes below
+        return d
     both_nan = np.isnan(r) & np.isnan(c)
     return np.where(both_nan, 0.0, np.where(np.isnan(d), np.inf, d))
 

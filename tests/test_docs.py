@@ -115,6 +115,7 @@ def test_docs_folder_holds_the_documents_the_readme_promises():
         "results/cpu.md",
         "results/gpu.md",
         "results/verdict-accuracy.md",
+        "results/parity-cost.md",
     } <= names
 
 
@@ -126,6 +127,7 @@ def test_docs_folder_holds_the_documents_the_readme_promises():
         ("docs/upgrade.md", "tfparity upgrade tests/fixtures/mnist_softmax.py --format markdown"),
         ("docs/pitfalls.md", "tfparity pitfalls --format markdown"),
         ("docs/results/verdict-accuracy.md", "python -m tfparity.benchmarks.verdict_accuracy --seeds 10"),
+        ("docs/results/parity-cost.md", "python -m tfparity.benchmarks.parity_cost --seeds 5"),
     ],
 )
 def test_generated_documents_carry_their_command(doc, command):

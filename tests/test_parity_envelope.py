@@ -75,4 +75,8 @@ def test_twins_move_each_input_by_one_ulp_and_leave_zeros_alone():
     assert not np.array_equal(moved[0], parity.perturb_inputs([(x, y)], seed=2)[0][0])
     plan = parity.planned_batches(x, y, batch_size=1, steps=3, seed=0)
     moved_plan = parity.perturb_inputs(plan, seed=1)
-    assert isinstance(moved_plan, parity.PlannedBatches) and moved_plan.plan is plan.plan  # keras.fit feeds the plan
+    assert isinstance(moved_plan, parity.PlannedBatches)  # keras.fit feeds a plan to tf.data
+    for (moved_x, moved_y), (x_k, y_k) in zip(moved_plan, plan):
+        np.testing.assert_array_equal(moved_y, y_k)
+        np.testing.assert_array_equal(np.abs(moved_x - x_k), np.where(x_k == 0, 0, np.abs(np.spacing(x_k))))
+    np.testing.assert_array_equal(moved_plan[0][0], moved_plan[2][0])  # each example moved once, wherever it recurs

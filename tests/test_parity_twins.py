@@ -70,6 +70,69 @@ def test_the_rounding_repeats_under_its_seed_and_is_off_without_one():
     assert sensitivity.rounding_after_each_step(None, store.read, store.assign) is None
 
 
+def test_the_fast_signs_and_nudge_draw_what_the_published_experiment_drew():
+    """random_signs replaced rng.choice for speed: the twins must stay the runs docs/results measured."""
+    for shape, dtype in [((1,), np.float32), ((7, 5), np.float32), ((100_001,), np.float32), ((3, 3), np.float64)]:
+        fast, slow = np.random.default_rng([4, 2]), np.random.default_rng([4, 2])
+        for _ in range(3):  # one generator across several tensors, as a twin's step uses it
+            expected = slow.choice(np.array([-1, 1], dtype), size=shape)
+            got = sensitivity.random_signs(fast, shape, dtype)
+            assert got.dtype == expected.dtype and np.array_equal(got, expected)
+    x = np.array([0.0, -0.0, 1.0, -1.0, 2.0**-20, -3.5, 1e-40], np.float32)
+    old_rng, new_rng = np.random.default_rng(9), np.random.default_rng(9)
+    old = np.where(x == 0, x, x + old_rng.choice(np.array([-1, 1], x.dtype), size=x.shape) * np.spacing(x))
+    new = sensitivity._nudge(x, new_rng)
+    assert new.dtype == np.float32 and np.array_equal(new.view(np.uint32), old.astype(np.float32).view(np.uint32))
+    images = np.random.default_rng(1).random((6, 4), dtype=np.float32)
+    plan = parity.planned_batches(images, np.eye(6, dtype=np.float32), batch_size=2, steps=2, seed=0)
+    whole = sensitivity._nudge(images, np.random.default_rng(2))  # what the published runs fed
+    for (moved, _), idx in zip(parity.perturb_inputs(plan, seed=2), plan.plan.indices):
+        assert np.array_equal(moved.view(np.uint32), whole[idx].view(np.uint32))
+
+
+def _published_rounding(seed: int, steps: int) -> list[dict[str, np.ndarray]]:
+    """The rounding as the published experiment ran it (commit 78c6654), written out plainly."""
+    store = Store(START)
+    start = store.read()
+    signs = dict(zip(sorted(start), np.random.default_rng([seed, 1 << 31]).choice([-1.0, 1.0], len(start))))
+    previous, seen = dict(start), []
+    for step in range(steps):
+        store.assign({n: (w - np.float32(0.01)).astype(np.float32) for n, w in store.read().items()})
+        rng, moved = np.random.default_rng([seed, step]), {}
+        for name, w in sorted(store.read().items()):
+            scaled = (previous[name] + (w - previous[name]) * (1 + signs[name] * sensitivity.UPDATE_SCALE)).astype(
+                w.dtype
+            )
+            ulp = rng.choice(np.array([-1, 1], w.dtype), size=w.shape) * np.spacing(scaled)
+            moved[name] = np.where(scaled == 0, scaled, scaled + ulp).astype(w.dtype)
+        store.assign(moved)
+        previous.update(moved)
+        seen.append(store.read())
+    return seen
+
+
+def test_the_rounding_is_still_the_one_the_published_experiment_ran():
+    for seed in (0, 5):
+        now = [rounded for _, _, rounded in _updates(seed, steps=4)]
+        for a, b in zip(now, _published_rounding(seed, steps=4)):
+            assert all(np.array_equal(a[n].view(np.uint32), b[n].view(np.uint32)) for n in START)
+
+
+def test_a_twin_records_the_weights_its_rounding_left():
+    store = Store(START)
+    after_step = sensitivity.rounding_after_each_step(3, store.read, store.assign)
+
+    def step(x, y):
+        store.assign({n: (w - np.float32(0.01)).astype(np.float32) for n, w in store.read().items()})
+        return 0.0
+
+    trajectory = parity.record_trajectory(step, store.read, [(None, None)] * 3, 1, after_step)
+    for k in (1, 2, 3):
+        assert set(trajectory.weights[k]) == set(START)
+    assert all(np.array_equal(trajectory.weights[3][n], store.read()[n]) for n in START)
+    assert not np.array_equal(trajectory.weights[3]["a"], trajectory.weights[2]["a"])
+
+
 def _one_adam_update(gradient: np.ndarray, variable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One Adam step from `variable` along `gradient`: TF1's fused AdamOptimizer and Keras' Adam."""
     graph = tf.Graph()
@@ -176,3 +239,19 @@ def test_the_report_says_when_the_references_twins_cannot_round_each_update():
         report = parity.check_parity(reference, candidate, batches * 3, growth=True, initial_seed=1)
         assert report.growth is not None  # the twins ran
         assert any("takes no rounding_seed" in note for note in report.notes) is noted, report.notes
+
+
+def test_a_tf1_sides_twins_in_threads_are_the_runs_they_would_be_alone(mnist):
+    """TF1GraphSide trains its twins in threads, on one graph it builds once, a fresh session each."""
+    experiment = build_experiment("mlp", mnist, 0, steps=6, variants=["correct"])
+    side, batches = experiment.reference, experiment.batches
+    assert sensitivity.trains_concurrently(side) and not sensitivity.trains_concurrently(PlainSide())
+    first = side.train(experiment.initial_weights, batches)
+    again = side.train(experiment.initial_weights, batches)  # Adam's slots start anew in the new session
+    assert all(np.array_equal(first.final[n], again.final[n]) for n in first.final)
+    together = sensitivity.twin_runs(side, first, batches, 1, [0, 1, 2])
+    alone = [sensitivity.twin_run(side, first, batches, 1, seed) for seed in (0, 1, 2)]
+    for a, b in zip(together, alone):
+        assert np.array_equal(a.losses, b.losses)
+        assert all(np.array_equal(a.final[n], b.final[n]) for n in a.final)
+    assert not np.array_equal(together[0].final["hidden1/kernel"], together[1].final["hidden1/kernel"])

@@ -60,7 +60,9 @@ from tfparity.compat.parity.sensitivity import (
     perturb_one_ulp,
     rounding_after_each_step,
     rounds_every_step,
+    trains_concurrently,
     twin_run,
+    twin_runs,
     weight_scales,
 )
 from tfparity.compat.parity.sides import (
@@ -150,7 +152,9 @@ __all__ = [
     "keras_update_scale",
     "rounding_after_each_step",
     "rounds_every_step",
+    "trains_concurrently",
     "twin_run",
+    "twin_runs",
     "weight_scales",
     "Side",
     "TF1Graph",

@@ -19,7 +19,7 @@ from tfparity.compat.parity.initial import builds_agree
 from tfparity.compat.parity.matching import RenamedSide, match_variables
 from tfparity.compat.parity.reference import Reference
 from tfparity.compat.parity.report import BUG, NONFINITE, PARITY, SENSITIVE, ForwardResult, MetricResult, ParityReport
-from tfparity.compat.parity.sensitivity import estimate_growth, rounds_every_step, twin_run
+from tfparity.compat.parity.sensitivity import estimate_growth, rounds_every_step, twin_runs
 from tfparity.compat.parity.sides import Side
 from tfparity.compat.parity.tolerance import Difference, Tolerance, weights_differences
 from tfparity.compat.parity.trajectories import Trajectory, compare_trajectories
@@ -190,10 +190,8 @@ def _training(ref: Reference, candidate: Side, cand_traj: Trajectory, report: Pa
     # The candidate's own twins: a port may amplify rounding sooner than its reference. Far above the
     # envelope no such widening could explain it, and the twins would cost three trainings for nothing.
     if not envelope.explains and envelope.margin.ratio <= CANDIDATE_TWINS_BELOW:
-        twins = [
-            twin_run(candidate, cand_traj, ref.batches, ref.record_every, CANDIDATE_TWIN_SEED + i)
-            for i in range(opts.twins)
-        ]
+        seeds = [CANDIDATE_TWIN_SEED + i for i in range(opts.twins)]
+        twins = twin_runs(candidate, cand_traj, ref.batches, ref.record_every, seeds)
         report.growth = estimate_growth(
             ref.trajectory,
             ref.twins(opts.twins),

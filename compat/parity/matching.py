@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from tfparity.compat.batches import Batch
-from tfparity.compat.parity.sensitivity import rounds_every_step
+from tfparity.compat.parity.sensitivity import rounds_every_step, trains_concurrently
 from tfparity.compat.parity.sides import Side
 from tfparity.compat.parity.trajectories import Trajectory
 from tfparity.compat.parity.variables import Inspection, VariableMismatch, VariableSpec, Weights, compare_variables
@@ -221,6 +221,11 @@ class RenamedSide:
     def rounds_every_step(self) -> bool:
         """Whether the wrapped side's `train` takes `rounding_seed`."""
         return rounds_every_step(self.side)
+
+    @property
+    def trains_concurrently(self) -> bool:
+        """Whether the wrapped side's `train` may run in several threads at once."""
+        return trains_concurrently(self.side)
 
     def train(
         self, weights: Weights, batches: Sequence[Batch], record_every: int = 1, rounding_seed: int | None = None

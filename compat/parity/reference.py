@@ -10,7 +10,7 @@ import numpy as np
 from tfparity.compat.batches import Batch
 from tfparity.compat.parity.forward import LOOSE_BOUND, RoundingBound, probe_weights, rounding_bound
 from tfparity.compat.parity.initial import builds_agree, reproducible_start
-from tfparity.compat.parity.sensitivity import FamilyDistances, family_distances, twin_run
+from tfparity.compat.parity.sensitivity import FamilyDistances, family_distances, twin_runs
 from tfparity.compat.parity.sides import Side
 from tfparity.compat.parity.tolerance import Tolerance
 from tfparity.compat.parity.trajectories import Trajectory
@@ -48,9 +48,8 @@ class Reference:
 
     def twins(self, count: int) -> list[Trajectory]:
         """The first `count` twins of the reference run (made once, shared by every candidate)."""
-        while len(self._twins) < count:
-            seed = self.perturbation_seed + len(self._twins)
-            self._twins.append(twin_run(self.side, self.trajectory, self.batches, self.record_every, seed))
+        seeds = [self.perturbation_seed + k for k in range(len(self._twins), count)]
+        self._twins += twin_runs(self.side, self.trajectory, self.batches, self.record_every, seeds)
         return self._twins[:count]
 
     def family(self, count: int, tolerance: Tolerance) -> FamilyDistances:

@@ -3,8 +3,9 @@
 A correct port differs from the reference by rounding at every step (another summation order,
 another fused kernel: TF1's fused `ApplyAdam` against Keras' composite update, say). A twin
 reproduces that: the reference (or the candidate) trained again from weights moved by 1 ulp, on
-inputs each moved by 1 ulp, its weights moved by 1 ulp again after every update when the side
-accepts `rounding_seed` (the built-in sides do). Moving only the start and the inputs is not enough
+inputs each moved by 1 ulp, and, when the side accepts `rounding_seed` (the built-in sides do),
+each update scaled by 1 +/- `UPDATE_SCALE` (under an optimizer with constants of its own, such as
+Adam's) and every weight moved by 1 ulp again after it. Moving only the start and the inputs is not enough
 where the update itself damps them: Adam's m/sqrt(v) barely moves with its inputs, so a CNN's twins
 stayed 100x closer than a correct Keras port (docs/parity.md). Several twins, and the distances
 between every two runs of that family, give at each step the spread rounding alone produces;
@@ -13,16 +14,18 @@ between every two runs of that family, give at each step the spread rounding alo
 
 from __future__ import annotations
 
+import concurrent.futures
 import inspect
 import itertools
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from tfparity.compat.batches import Batch, PlannedBatches
+from tfparity.compat.batches import Batch, BatchPlan, PlannedBatches
 from tfparity.compat.metrics import abs_diff, largest_abs_diff
 from tfparity.compat.parity.tolerance import Tolerance, weights_differences
 from tfparity.compat.parity.trajectories import Trajectory
@@ -70,16 +73,37 @@ def perturb_one_ulp(weights: Weights, scales: Mapping[str, float] | None = None,
         w = np.asarray(weights[name])
         scale = (scales or {}).get(name) or float(np.max(np.abs(w), initial=0.0)) or 1.0
         step = np.spacing(w.dtype.type(scale))
-        out[name] = (w + rng.choice(np.array([-1, 1], w.dtype), size=w.shape) * step).astype(w.dtype)
+        out[name] = (w + random_signs(rng, w.shape, w.dtype) * step).astype(w.dtype)
     return out
+
+
+def random_signs(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """-1 or +1 at random: the draws of `rng.choice(np.array([-1, 1], dtype), size=shape)`, 4x faster
+    (choice draws its indices as these integers; tests/test_parity_twins.py holds them equal)."""
+    return _random_bits(rng, shape).astype(dtype) * 2 - 1
+
+
+def _random_bits(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """0 or 1 at random: the indices `rng.choice` draws for two options (so the twins stay the runs
+    docs/results measured when they still used choice)."""
+    return rng.integers(0, 2, size=shape, dtype=np.uint32)
 
 
 def _nudge(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Each nonzero float element moved to a float neighbour, up or down at random (others unchanged)."""
     if not np.issubdtype(x.dtype, np.floating):
         return x  # token ids, integer pixels: nothing to round
-    signs = rng.choice(np.array([-1, 1], x.dtype), size=x.shape)
-    return np.where(x == 0, x, x + signs * np.spacing(x)).astype(x.dtype)
+    return _moved(x, _random_bits(rng, x.shape))
+
+
+def _moved(x: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """x + s * spacing(x), s = -1 where `bits` is 0, else +1; zeros (and -0.0) unchanged."""
+    moved = bits.astype(x.dtype)
+    moved *= 2
+    moved -= 1
+    moved *= np.spacing(x)
+    moved += x
+    return np.where(x == 0, x, moved)
 
 
 class PerturbedBatches(Sequence):
@@ -103,8 +127,22 @@ def perturb_inputs(batches: Sequence[Batch], seed: int) -> Sequence[Batch]:
     """The twin's batches. A batch plan stays a plan (keras.fit sides feed `plan.indices` to tf.data),
     with each example moved once; any other sequence is perturbed batch by batch, lazily."""
     if isinstance(batches, PlannedBatches):
-        return PlannedBatches(batches.plan, _nudge(batches.images, np.random.default_rng(seed)), batches.labels)
+        return _perturbed_plan(batches, seed)
     return PerturbedBatches(batches, seed)
+
+
+def _perturbed_plan(batches: PlannedBatches, seed: int) -> PlannedBatches:
+    """The examples the plan uses, each moved by 1 ulp as it would be in the whole array (the same
+    draws), in a plan over just those: a 200-step plan uses a third of MNIST's 60,000 images."""
+    images = np.asarray(batches.images)
+    used, positions = np.unique(batches.plan.indices, return_inverse=True)
+    if np.issubdtype(images.dtype, np.floating):
+        bits = _random_bits(np.random.default_rng(seed), images.shape)[used]
+        moved = _moved(images[used], bits)
+    else:
+        moved = images[used]
+    plan = BatchPlan(positions.reshape(batches.plan.indices.shape).astype(np.int64), len(used), batches.plan.seed)
+    return PlannedBatches(plan, moved, np.asarray(batches.labels)[used])
 
 
 def tf1_update_scale(op_types: Iterable[str]) -> float:
@@ -127,33 +165,55 @@ def rounding_after_each_step(
     read: Callable[[], Weights],
     assign: Callable[[Weights], None],
     update_scale: float = UPDATE_SCALE,
-) -> Callable[[int], None] | None:
+) -> Callable[[int], Weights] | None:
     """For a side's `train(..., rounding_seed=seed)`: a function to call after every update, that
     rounds the update differently, as another implementation of the same optimizer would.
 
     Each tensor's update is scaled by 1 + s * `update_scale` (s = +1 or -1 per tensor, fixed for the
     run: an optimizer's constants round the same way at every step; `tf1_update_scale` and
     `keras_update_scale` choose it by optimizer), then every nonzero weight is
-    moved to a float neighbour (its own ulp, random signs fixed by `seed` and the step). Call it
-    after the start is assigned: it reads the start when made. None when `seed` is None.
+    moved to a float neighbour (its own ulp, random signs fixed by `seed` and the step). It returns
+    the weights it assigned. Call it after the start is assigned: it reads the start when made.
+    None when `seed` is None.
     """
     if seed is None:
         return None
     start = read()
-    signs = dict(zip(sorted(start), np.random.default_rng([seed, 1 << 31]).choice([-1.0, 1.0], len(start))))
+    factors = update_factors(seed, start, update_scale)
     previous = {name: np.asarray(w) for name, w in start.items()}
 
-    def after_step(step: int) -> None:
-        rng = np.random.default_rng([seed, step])
+    def after_step(step: int) -> Weights:
+        bits = step_bits(seed, step, previous)
         moved = {}
-        for name, w in sorted(read().items()):
+        for name, w in read().items():
             w, before = np.asarray(w), previous[name]
-            scaled = (before + (w - before) * (1 + signs[name] * update_scale)).astype(w.dtype)
-            moved[name] = _nudge(scaled, rng)
+            scaled = (before + (w - before) * factors[name]).astype(w.dtype, copy=False)
+            moved[name] = _moved(scaled, bits[name]) if name in bits else scaled
         assign(moved)
         previous.update(moved)
+        return moved
 
     return after_step
+
+
+def update_factors(seed: int, weights: Weights, update_scale: float) -> dict[str, np.float64]:
+    """Each tensor's 1 + s * `update_scale`, s = +1 or -1 drawn under `seed` in name order, once for
+    the run. A float64 scalar: the scaled update is computed in float64 and rounded once to the
+    weights' dtype (tests/test_parity_twins.py holds the twins to the runs docs/results measured)."""
+    names = sorted(weights)
+    signs = np.random.default_rng([seed, 1 << 31]).choice([-1.0, 1.0], len(names))
+    return {name: np.float64(1 + sign * update_scale) for name, sign in zip(names, signs)}
+
+
+def step_bits(seed: int, step: int, weights: Weights) -> dict[str, np.ndarray]:
+    """The random bits (0: down, 1: up) of the 1-ulp move after `step` of every float tensor of
+    `weights` (their shapes are what counts), drawn from one generator under (`seed`, `step`) in name order."""
+    rng = np.random.default_rng([seed, step])
+    return {
+        name: _random_bits(rng, np.shape(w))
+        for name, w in sorted(weights.items())
+        if np.issubdtype(np.asarray(w).dtype, np.floating)
+    }
 
 
 def rounds_every_step(side: Any) -> bool:
@@ -176,6 +236,25 @@ def twin_run(side: Any, original: Trajectory, batches: Sequence[Batch], record_e
     if rounds_every_step(side):
         return side.train(start, perturb_inputs(batches, seed), record_every, rounding_seed=seed)
     return side.train(start, perturb_inputs(batches, seed), record_every)
+
+
+def trains_concurrently(side: Any) -> bool:
+    """Whether several `side.train` calls may run at once, each in its own thread: a side says so
+    with a `trains_concurrently` attribute (`TF1GraphSide` does: each call opens its own session on
+    a graph built before; a wrapper says so for the side it wraps)."""
+    return getattr(side, "trains_concurrently", False) is True
+
+
+def twin_runs(
+    side: Any, original: Trajectory, batches: Sequence[Batch], record_every: int, seeds: Sequence[int]
+) -> list[Trajectory]:
+    """`twin_run` for each seed, in threads when the side `trains_concurrently`: a twin's host work
+    (its rounding, its feeds) overlaps another's training, a third less time on 2 cores. Each twin
+    is the run it would be alone (tests/test_parity_twins.py)."""
+    if len(seeds) < 2 or not trains_concurrently(side):
+        return [twin_run(side, original, batches, record_every, seed) for seed in seeds]
+    with concurrent.futures.ThreadPoolExecutor(min(len(seeds), max(2, os.cpu_count() or 1))) as pool:
+        return list(pool.map(lambda seed: twin_run(side, original, batches, record_every, seed), seeds))
 
 
 # --- the spread ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The implementations under comparison: the `Side` protocol, a TF1 graph side and a TF2 side.
 
-Each method of a side starts from a fresh build (new graph, new model, new optimizer), so calls
+Each method of a side starts from fresh state (a new session, model and optimizer), so calls
 never share state. Anything that is neither a TF1 graph nor a Keras model or `tf.Module` (a
 `fit`-based loop, say) can implement `Side` itself. Nothing here knows about tfparity's styles.
 Both sides list their trainable variables in creation order, with the same names on every build.
@@ -17,6 +17,7 @@ draws its seed once per process, so two builds agree while two runs do not.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
@@ -42,8 +43,8 @@ from tfparity.compat.parity.variables import (
 
 
 class Side(Protocol):
-    """One implementation under comparison. Each method starts from a fresh build (new graph,
-    new model, new optimizer), so calls never share state."""
+    """One implementation under comparison. Each method starts from fresh state (a new session,
+    model and optimizer), so calls never share state."""
 
     name: str
 
@@ -94,8 +95,9 @@ class TF1Graph:
     eval_feed: Mapping[Any, Any] = field(default_factory=dict)
 
 
-class _TF1Run:
-    """One fresh graph and session for a `TF1GraphSide`: build, initialize, assign, read."""
+class _TF1Built:
+    """A `TF1GraphSide`'s graph, built once per run of `inspect` and once for every `forward` and
+    `train`: its handles, named variables, and the ops that initialize, assign and read them."""
 
     def __init__(self, build: Callable[[], TF1Graph], device: str | None, name_map: NameMap, seed: int | None = None):
         import tensorflow as tf
@@ -116,12 +118,23 @@ class _TF1Run:
             self.duplicates = duplicate_names(variables, name_map)
             self.feeds = {n: tf.compat.v1.placeholder(v.dtype.base_dtype, v.shape) for n, v in self.variables.items()}
             self.assign_op = tf.group(*[v.assign(self.feeds[n]) for n, v in self.variables.items()])
-            init = tf.compat.v1.global_variables_initializer()
-        self.session = tf.compat.v1.Session(graph=self.graph)
-        self.session.run(init)
+            self.init = tf.compat.v1.global_variables_initializer()
+
+
+class _TF1Run:
+    """A fresh session on a built graph: every variable (optimizer slots too) initialized anew, and
+    every random op's sequence restarted, as in a fresh build of the same graph."""
+
+    def __init__(self, built: _TF1Built):
+        import tensorflow as tf
+
+        self.built, self.graph, self.handles = built, built.graph, built.handles
+        self.variables, self.duplicates = built.variables, built.duplicates
+        self.session = tf.compat.v1.Session(graph=built.graph)
+        self.session.run(built.init)
 
     def assign(self, weights: Weights) -> None:
-        self.session.run(self.assign_op, {self.feeds[n]: weights[n] for n in self.variables})
+        self.session.run(self.built.assign_op, {self.built.feeds[n]: weights[n] for n in self.variables})
 
     def read(self) -> Weights:
         return self.session.run(self.variables)
@@ -134,19 +147,33 @@ class TF1GraphSide:
     """A TF1 implementation: `build()` runs inside a fresh `tf.Graph` and returns a `TF1Graph`.
 
     Variables are named by their graph names without ':0' ('hidden/kernel'), then `name_map`
-    (a dict, or a function) when given; they keep the graph's order (creation order).
+    (a dict, or a function) when given; they keep the graph's order (creation order). `inspect`
+    builds anew each time (whether two builds agree is what it asks); `forward` and `train` build
+    once and open a fresh session each time (the same state as a fresh build, without its cost).
     """
 
     seeding = "tf.compat.v1.set_random_seed in the fresh graph, with keras.utils.set_random_seed, before build()"
+    trains_concurrently = True  # each `train` opens its own session on the graph built before (twins in threads)
 
     def __init__(
         self, build: Callable[[], TF1Graph], *, name: str = "tf1", device: str | None = None, name_map: NameMap = None
     ):
         self.build, self.name, self.device, self.name_map = build, name, device, name_map
+        self._built: _TF1Built | None = None
+        self._building = threading.Lock()  # twins train in threads: the graph is built once
 
     @contextlib.contextmanager
-    def _run(self, seed: int | None = None) -> Iterator[_TF1Run]:
-        run = _TF1Run(self.build, self.device, self.name_map, seed)
+    def _run(self, fresh_seed: int | None = None, *, fresh: bool = False) -> Iterator[_TF1Run]:
+        """A session on the graph built once (unseeded), or with `fresh`, on a new build under `fresh_seed`."""
+        if fresh:
+            built = _TF1Built(self.build, self.device, self.name_map, fresh_seed)
+            with self._building:  # an unseeded build is the one `forward` and `train` reuse
+                self._built = self._built or (built if fresh_seed is None else None)
+        else:
+            with self._building:
+                self._built = self._built or _TF1Built(self.build, self.device, self.name_map)
+            built = self._built
+        run = _TF1Run(built)
         try:
             yield run
         finally:
@@ -154,7 +181,7 @@ class TF1GraphSide:
 
     def inspect(self, sample_inputs: np.ndarray, seed: int | None = None) -> Inspection:
         """The variables and their initial values; with `seed`, the graph is built seeded (module docstring)."""
-        with self._run(seed) as run:
+        with self._run(seed, fresh=True) as run:
             specs = [
                 VariableSpec(n, tuple(v.shape.as_list()), v.dtype.base_dtype.name) for n, v in run.variables.items()
             ]

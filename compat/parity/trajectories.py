@@ -47,19 +47,19 @@ def record_trajectory(
     read: Callable[[], Weights],
     batches: Sequence[Batch],
     record_every: int = 1,
-    after_step: Callable[[int], None] | None = None,
+    after_step: Callable[[int], Weights] | None = None,
 ) -> Trajectory:
     """Run `train_step(inputs, labels) -> loss` on every batch, reading the weights at the recorded steps;
-    `after_step(step)`, when given, runs after each update, before the weights are read."""
+    `after_step(step)`, when given, runs after each update and returns the weights it left (recorded
+    instead of reading them again)."""
     record = recorded_steps(len(batches), record_every)
     losses = np.empty(len(batches), np.float64)
     trail = {0: read()}
     for step, (x, y) in enumerate(batches):
         losses[step] = float(train_step(x, y))
-        if after_step is not None:
-            after_step(step)
+        moved = after_step(step) if after_step is not None else None
         if step + 1 in record:
-            trail[step + 1] = read()
+            trail[step + 1] = moved if moved is not None else read()
     return Trajectory(losses, trail)
 
 
