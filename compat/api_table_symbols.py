@@ -143,7 +143,7 @@ SYMBOL_ROWS: tuple[ApiMapping, ...] = (
     symbol_row(
         "optimizer",
         V1 + "train.RMSPropOptimizer",
-        fix="tf.keras.optimizers.RMSprop (state epsilon=1e-10 to match TF1)",
+        fix="tf.keras.optimizers.RMSprop (to match TF1: epsilon=1e-10, velocities set to ones after build())",
     ),
     symbol_row("optimizer", V1 + "train.AdagradOptimizer", fix="tf.keras.optimizers.Adagrad"),
     symbol_row(

@@ -40,3 +40,18 @@ def fashion_mnist():
     from tfparity.compat import load_dataset
 
     return load_dataset("fashion_mnist", _data_path("fashion_mnist"))
+
+
+@pytest.fixture(scope="session")
+def measured(request):
+    """`measured(id)` runs pitfall `id` once per session on the session's data fixtures."""
+    from tfparity.benchmarks.pitfalls import PITFALLS, Measurement
+
+    cache: dict[str, Measurement] = {}
+
+    def get(pitfall_id: str) -> Measurement:
+        if pitfall_id not in cache:
+            cache[pitfall_id] = PITFALLS[pitfall_id].measure(request.getfixturevalue)
+        return cache[pitfall_id]
+
+    return get

@@ -37,19 +37,7 @@ ISSUE_LIST = {  # issue 5's "at least these", one id each
     "v1-losses-reduction",
     "validation-split",
 }
-
-
-@pytest.fixture(scope="session")
-def measured(request):
-    """`measured(id)` runs pitfall `id` once per session on the session's data fixtures."""
-    cache: dict[str, Measurement] = {}
-
-    def get(pitfall_id: str) -> Measurement:
-        if pitfall_id not in cache:
-            cache[pitfall_id] = PITFALLS[pitfall_id].measure(request.getfixturevalue)
-        return cache[pitfall_id]
-
-    return get
+ISSUE_16_LIST = {"rmsprop-defaults", "softmax-twice", "keep-prob-vs-rate"}  # tests/test_pitfalls_models.py
 
 
 def assert_claims(m: Measurement) -> None:
@@ -61,7 +49,7 @@ def assert_claims(m: Measurement) -> None:
 
 
 def test_catalogue_covers_the_issue_list_with_complete_entries():
-    assert set(PITFALLS) == ISSUE_LIST and len(CATALOGUE) == len(PITFALLS)
+    assert set(PITFALLS) == ISSUE_LIST | ISSUE_16_LIST and len(CATALOGUE) == len(PITFALLS)
     for p in CATALOGUE:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", p.id), p.id
         assert all(s.strip() for s in (p.title, p.tf1, p.tf2, p.differs, p.fix)), p.id

@@ -12,12 +12,15 @@ from collections.abc import Iterable
 
 from tfparity.benchmarks.pitfalls import (
     data_order,
+    dropout,
     eager_mode,
     initializers,
     keras3,
     losses,
     optimizers,
     performance,
+    quickstart,
+    rmsprop,
     sensitivity,
 )
 from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
@@ -25,7 +28,9 @@ from tfparity.benchmarks.pitfalls.core import DataLoader, Measurement, Pitfall
 CATALOGUE: tuple[Pitfall, ...] = (
     losses.SUM_VS_MEAN,
     losses.LOG_SOFTMAX,
+    quickstart.SOFTMAX_TWICE,
     optimizers.ADAM_EPSILON,
+    rmsprop.RMSPROP_DEFAULTS,
     initializers.INITIALIZERS,
     eager_mode.DISABLE_EAGER,
     performance.KERAS_DISPATCH,
@@ -38,6 +43,7 @@ CATALOGUE: tuple[Pitfall, ...] = (
     optimizers.DEFAULT_LEARNING_RATES,
     losses.V1_LOSSES_REDUCTION,
     data_order.VALIDATION_SPLIT,
+    dropout.KEEP_PROB_VS_RATE,
 )
 PITFALLS: dict[str, Pitfall] = {p.id: p for p in CATALOGUE}
 
