@@ -30,15 +30,15 @@ PROG = "python -m tfparity.benchmarks.parity_cost"
 def build_parser() -> argparse.ArgumentParser:
     from tfparity.benchmarks import cli
 
-    parser = verdict_accuracy._Parser(prog=PROG, description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter)
+    parser = cli.OneLineParser(prog=PROG, description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter)
     pairs = verdict_accuracy.PAIR_NAMES
     parser.add_argument("--pairs", nargs="+", choices=pairs, default=list(pairs), help="model pairs to time")
     parser.add_argument(
-        "--seeds", type=verdict_accuracy._positive(int, "--seeds", "a whole number"), default=5, help="seeds per pair"
+        "--seeds", type=cli.positive(int, "--seeds", "a whole number"), default=5, help="seeds per pair"
     )
     parser.add_argument(
         "--steps-scale",
-        type=verdict_accuracy._positive(float, "--steps-scale", "a factor"),
+        type=cli.positive(float, "--steps-scale", "a factor"),
         default=1.0,
         metavar="F",
         help="multiply every pair's training steps by F",

@@ -35,43 +35,17 @@ PROG = "python -m tfparity.benchmarks.verdict_accuracy"
 PAIR_NAMES = ("softmax", "mlp", "cnn")  # verdict_pairs.PAIRS, named here so that --help needs no TensorFlow
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose errors are one line and exit status 2 (main prints them), not usage plus a line."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        from tfparity.benchmarks.cli import UsageError
-
-        raise UsageError(message)
-
-
-def _positive(convert: type, flag: str, what: str):
-    """argparse type: a number above 0, else one line naming the flag, the value and the fix."""
-
-    def parse(text: str):
-        from tfparity.benchmarks.cli import UsageError
-
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not value > 0 or not math.isfinite(value):
-            raise UsageError(f"{flag} {text}: give {what} above 0")
-        return value
-
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
     from tfparity.benchmarks import cli
 
-    parser = _Parser(prog=PROG, description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter)
+    parser = cli.OneLineParser(prog=PROG, description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter)
     parser.add_argument("--pairs", nargs="+", choices=PAIR_NAMES, default=list(PAIR_NAMES), help="model pairs to run")
     parser.add_argument(
-        "--seeds", type=_positive(int, "--seeds", "a whole number"), default=10, help="seeds per pair: 0 .. N-1"
+        "--seeds", type=cli.positive(int, "--seeds", "a whole number"), default=10, help="seeds per pair: 0 .. N-1"
     )
     parser.add_argument(
         "--steps-scale",
-        type=_positive(float, "--steps-scale", "a factor"),
+        type=cli.positive(float, "--steps-scale", "a factor"),
         default=1.0,
         metavar="F",
         help="multiply every pair's training steps by F (a quick look: 0.25)",
