@@ -127,6 +127,52 @@ STAGE_ROWS: tuple[ApiMapping, ...] = (
             "contrib.rnn -> tf.keras.layers RNN cells"
         ),
     ),
+    ApiMapping(
+        tf1="`tf.compat.v1.nn.conv2d(x, W, strides=[1, 1, 1, 1], padding='SAME')` on your own variables",
+        tf2="`tf.nn.conv2d(x, W, strides=1, padding='SAME')`, or `keras.layers.Conv2D(filters, kernel_size, "
+        "padding='same')`",
+        why=(
+            "the same op; TF2's takes `strides` as an int and has no `use_cudnn_on_gpu`. A Keras `Conv2D` owns its "
+            "kernel (laid out as TF1's, height x width x in x out) and bias, initialized glorot_uniform and zeros, "
+            "not the tutorial's truncated_normal(stddev=0.1) and 0.1: copy them in to compare"
+        ),
+        stage="model",
+        docs=(API + "tf/compat/v1/nn/conv2d", API + "tf/keras/layers/Conv2D"),
+        tf1_symbols=("tf.compat.v1.nn.conv2d",),
+        tf2_symbols=("tf.nn.conv2d", "keras.layers.Conv2D"),
+        tf1_code=(r"\bcompat\.v1\.nn\.conv2d\(",),
+        tf2_code=(r"(?<![\w.])tf\.nn\.conv2d\(|\blayers\.Conv2D\(",),
+    ),
+    ApiMapping(
+        tf1="`tf.compat.v1.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding='SAME')`",
+        tf2="`tf.nn.max_pool2d(x, 2, 2, 'SAME')`, or `keras.layers.MaxPooling2D(2, padding='same')`",
+        why=(
+            "`ksize` and `strides` take ints; Keras' `MaxPooling2D` pads 'valid' by default, which on an odd size "
+            "(7x7) gives 3x3 where TF1's 'SAME' gave 4x4: state padding='same' to keep TF1's shapes"
+        ),
+        stage="model",
+        docs=(API + "tf/compat/v1/nn/max_pool", API + "tf/keras/layers/MaxPool2D"),
+        tf1_symbols=("tf.compat.v1.nn.max_pool",),
+        tf2_symbols=("tf.nn.max_pool2d", "keras.layers.MaxPooling2D"),
+        tf1_code=(r"\bcompat\.v1\.nn\.max_pool\(",),
+        tf2_code=(r"\bnn\.max_pool2d\(|\blayers\.MaxPooling2D\(",),
+    ),
+    ApiMapping(
+        tf1="`tf.compat.v1.nn.dropout(h, keep_prob)`, `keep_prob` fed 0.5 while training and 1.0 while evaluating",
+        tf2="`tf.nn.dropout(h, rate=1 - keep_prob)` while training only, or `keras.layers.Dropout(rate)` called "
+        "with `training=`",
+        why=(
+            "TF2's second argument is `rate`, the fraction dropped: the same number drops the complement "
+            "(the `keep-prob-vs-rate` pitfall). `tf_upgrade_v2` rewrites the call to `rate=1 - (keep_prob)`; a "
+            "hand port, or a Keras `Dropout` given the TF1 number, does not"
+        ),
+        stage="model",
+        docs=(API + "tf/compat/v1/nn/dropout", API + "tf/nn/dropout", API + "tf/keras/layers/Dropout"),
+        tf1_symbols=("tf.compat.v1.nn.dropout",),
+        tf2_symbols=("tf.nn.dropout", "keras.layers.Dropout"),
+        tf1_code=(r"\bnn\.dropout\(", r"\bkeep_prob\b"),
+        tf2_code=(r"\bnn\.dropout\(|\blayers\.Dropout\(", r"\brate\b"),
+    ),
     # --- loss ---------------------------------------------------------------------------------
     ApiMapping(
         tf1="`tf.compat.v1.log` (TF1: `tf.log`)",
@@ -231,6 +277,21 @@ STAGE_ROWS: tuple[ApiMapping, ...] = (
         in_styles=True,
         symbols=("tf.compat.v1.train.Optimizer",),
         fix="tf.keras.optimizers.Optimizer",
+    ),
+    ApiMapping(
+        tf1="`tf.compat.v1.train.RMSPropOptimizer(learning_rate)`",
+        tf2="`keras.optimizers.RMSprop(learning_rate, epsilon=1e-10)`, its velocities set to ones after `build()`",
+        why=(
+            "TF1's mean square starts at ones and its epsilon is 1e-10; Keras' starts at zeros with 1e-7, so its "
+            "first steps are about 3x the learning rate per weight where TF1's are about lr * gradient (the "
+            "`rmsprop-defaults` pitfall measures both defaults)"
+        ),
+        stage="optimizer",
+        docs=(API + "tf/compat/v1/train/RMSPropOptimizer", API + "tf/keras/optimizers/RMSprop"),
+        tf1_symbols=("tf.compat.v1.train.RMSPropOptimizer",),
+        tf2_symbols=("keras.optimizers.RMSprop",),
+        tf1_code=(r"\bRMSPropOptimizer\(",),
+        tf2_code=(r"\boptimizers\.RMSprop\(",),
     ),
     # --- train step ---------------------------------------------------------------------------
     ApiMapping(

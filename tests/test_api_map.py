@@ -128,3 +128,17 @@ def test_resolve_symbol_reports_tensorflow_s_reason():
     with pytest.raises(SymbolNotFound, match="tensorflow.examples.tutorials"):
         resolve_symbol("tensorflow.examples.tutorials.mnist")
     assert resolve_symbol("tf.compat.v1.placeholder") is not None
+
+
+def test_issue_16s_model_and_optimizer_changes_are_in_the_table():
+    """conv2d, max_pool, keep_prob -> rate and RMSProp: where the MLPs' and the CNN's code changes."""
+    tf2_by_tf1 = {symbol: m for m in MAPPINGS for symbol in m.tf1_symbols}
+    assert "keras.layers.Conv2D" in tf2_by_tf1["tf.compat.v1.nn.conv2d"].tf2_symbols
+    assert "padding='same'" in tf2_by_tf1["tf.compat.v1.nn.max_pool"].tf2
+    assert "rate=1 - keep_prob" in tf2_by_tf1["tf.compat.v1.nn.dropout"].tf2
+    assert "ones" in tf2_by_tf1["tf.compat.v1.train.RMSPropOptimizer"].tf2
+    tf1 = "h = tf.compat.v1.nn.dropout(h, keep_prob)\nopt = tf.compat.v1.train.RMSPropOptimizer(0.001)\n"
+    found = {m.tf1_symbols[0] for m, _ in find_mappings(tf1) if m.tf1_symbols}
+    assert {"tf.compat.v1.nn.dropout", "tf.compat.v1.train.RMSPropOptimizer"} <= found
+    tf2 = "h = tf.nn.dropout(h, rate=0.5)\n"
+    assert any(m.tf1_symbols == ("tf.compat.v1.nn.dropout",) for m, _ in find_mappings(tf2))
