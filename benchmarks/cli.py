@@ -73,56 +73,68 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-verify", action="store_true", help="skip the checksum of known data sets")
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, **defaults) -> None:
-    """One flag per TrainConfig field; `defaults` overrides TrainConfig's own defaults."""
-    from tfparity.compat import LOSS_FORMS, TrainConfig
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--model` and one flag per TrainConfig field; a flag left out takes the model's own run (`compat.models`)."""
+    from tfparity.compat import LOSS_FORMS, MODELS, OPTIMIZERS, TrainConfig
 
-    base = TrainConfig().to_dict() | defaults
-    g = parser.add_argument_group("training config (every field of compat.TrainConfig)")
-    g.add_argument("--steps", type=int, default=base["steps"], help="training steps (batches)")
-    g.add_argument("--batch-size", type=int, default=base["batch_size"], help="examples per step")
-    g.add_argument(
-        "--learning-rate", "--lr", type=float, default=base["learning_rate"], help="the optimizer's step size"
+    g = parser.add_argument_group(
+        "training config (every field of compat.TrainConfig; a flag left out keeps the --model's own run)"
     )
+    g.add_argument(
+        "--model",
+        choices=list(MODELS),
+        default="softmax",
+        help="; ".join(f"{name}: {spec.what}" for name, spec in MODELS.items()),
+    )
+    g.add_argument("--steps", type=int, default=None, help="training steps (batches)")
+    g.add_argument("--batch-size", type=int, default=None, help="examples per step")
+    g.add_argument("--learning-rate", "--lr", type=float, default=None, help="the optimizer's step size")
     g.add_argument(
         "--optimizer",
-        choices=["sgd", "adam"],
-        default=base["optimizer"],
-        help="tf.compat.v1.train's GradientDescent / Adam and their TF2 counterparts",
+        choices=list(OPTIMIZERS),
+        default=None,
+        help="tf.compat.v1.train's GradientDescent / Adam / RMSProp and their TF2 counterparts (as the model allows)",
     )
-    g.add_argument("--adam-beta1", type=float, default=base["adam_beta1"], help="Adam's first-moment decay")
-    g.add_argument("--adam-beta2", type=float, default=base["adam_beta2"], help="Adam's second-moment decay")
+    g.add_argument("--adam-beta1", type=float, default=None, help="Adam's first-moment decay")
+    g.add_argument("--adam-beta2", type=float, default=None, help="Adam's second-moment decay")
     g.add_argument(
         "--adam-epsilon",
         type=float,
-        default=base["adam_epsilon"],
+        default=None,
         help="Adam's epsilon, stated on both sides (TF1 defaults to 1e-8, Keras to 1e-7)",
     )
     g.add_argument(
         "--loss",
         choices=list(LOSS_FORMS),
-        default=base["loss"],
+        default=None,
         help="; ".join(f"{k}: {v}" for k, v in LOSS_FORMS.items()),
     )
     g.add_argument(
         "--init",
         choices=["zeros", "normal", "glorot_uniform"],
-        default=base["init"],
+        default=None,
         help="initial weights, drawn once in NumPy and given to every style",
     )
-    g.add_argument("--init-stddev", type=float, default=base["init_stddev"], help="standard deviation of --init normal")
+    g.add_argument("--init-stddev", type=float, default=None, help="standard deviation of --init normal")
+    g.add_argument("--rmsprop-rho", type=float, default=None, help="RMSProp's decay (TF1's and Keras' 0.9)")
+    g.add_argument(
+        "--rmsprop-epsilon", type=float, default=None, help="RMSProp's epsilon, stated on both sides (TF1: 1e-10)"
+    )
     g.add_argument(
         "--seed",
         type=int,
-        default=base["seed"],
+        default=None,
         help="seed of the initial weights and the batch plan (a parity target's: the plan only)",
     )
     g.add_argument(
         "--device",
         choices=["cpu", "gpu"],
-        default=base["device"],
+        default=None,
         help="where every style runs (gpu: checked up front)",
     )
+    for action in g._group_actions:  # a left-out flag takes the model's run: say what that is, model by model
+        if action.default is None and action.dest in TrainConfig.__dataclass_fields__:
+            action.help = f"{action.help} {model_defaults(action.dest)}"
     g.add_argument(
         "--tutorial",
         action="store_true",
@@ -130,11 +142,21 @@ def add_config_arguments(parser: argparse.ArgumentParser, **defaults) -> None:
     )
 
 
+def model_defaults(field: str) -> str:
+    """'(default: 1000; mlp 2345)': a field's value in the softmax run, then where another model's run differs."""
+    from tfparity.compat import MODELS, TrainConfig
+
+    values = {model: getattr(TrainConfig.for_model(model), field) for model in MODELS}
+    base = values.pop("softmax")
+    others = ", ".join(f"{model} {value}" for model, value in values.items() if value != base)
+    return f"(default: {base}{'; ' + others if others else ''})"
+
+
 def config_from_args(args: argparse.Namespace):
     """The TrainConfig the flags describe; a device that is not there is an error before any work."""
     from tfparity.compat import TrainConfig, tf_device_name
 
-    fields = dict(
+    given = dict(
         steps=args.steps,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
@@ -142,16 +164,21 @@ def config_from_args(args: argparse.Namespace):
         adam_beta1=args.adam_beta1,
         adam_beta2=args.adam_beta2,
         adam_epsilon=args.adam_epsilon,
+        rmsprop_rho=args.rmsprop_rho,
+        rmsprop_epsilon=args.rmsprop_epsilon,
         loss=args.loss,
         init=args.init,
         init_stddev=args.init_stddev,
         seed=args.seed,
         device=args.device,
     )
+    fields = {name: value for name, value in given.items() if value is not None}
     if getattr(args, "tutorial", False):
+        if args.model != "softmax":
+            raise UsageError(f"--tutorial is the softmax model's TF1 tutorial run; drop it or --model {args.model}")
         config = TrainConfig.tutorial(**{k: v for k, v in fields.items() if k not in ("loss", "learning_rate")})
     else:
-        config = TrainConfig(**fields)
+        config = TrainConfig.for_model(args.model, **fields)
     if config.device == "gpu":
         tf_logs.import_tensorflow()
         tf_device_name("gpu")  # DeviceUnavailable: one line, exit 2, before any style runs

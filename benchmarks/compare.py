@@ -15,6 +15,7 @@ import sys
 import traceback
 from typing import Any
 
+import numpy as np
 from tabulate import tabulate
 
 from tfparity.benchmarks import cli, idioms, parity_sides
@@ -98,14 +99,15 @@ def rows(
             continue
         bad = result.nonfinite
         comparable = ref_ok and bad is None
-        diff = max_abs_diff(ref.weights, result.weights) if comparable else {"W": None, "b": None}
+        dw, db = kernel_and_bias_diffs(ref.weights, result.weights) if comparable else (None, None)
         out.append(
             {
                 "style": name,
+                "model": result.config.model,
                 "test_accuracy": result.test_accuracy,
                 "final_loss": result.final_loss,
-                "max_abs_dw": diff["W"],
-                "max_abs_db": diff["b"],
+                "max_abs_dw": dw,
+                "max_abs_db": db,
                 "bit_identical": comparable and weights_digest(ref.weights) == weights_digest(result.weights),
                 "finite": bad is None,
                 "nonfinite": None
@@ -125,6 +127,15 @@ def rows(
             }
         )
     return out
+
+
+def kernel_and_bias_diffs(reference: dict[str, Any], candidate: dict[str, Any]) -> tuple[float, float]:
+    """The largest |difference| over the weight matrices (the softmax's W, an MLP's kernels) and over the
+    biases (every 1-D variable)."""
+    diffs = max_abs_diff(reference, candidate)
+    matrices = [d for name, d in diffs.items() if np.ndim(reference[name]) >= 2]
+    vectors = [d for name, d in diffs.items() if np.ndim(reference[name]) < 2]
+    return max(matrices, default=0.0), max(vectors, default=0.0)
 
 
 def _verdict_keys(name: str, report: parity.ParityReport | None) -> dict[str, Any]:
@@ -175,7 +186,8 @@ def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: T
             ]
         )
     title = (
-        f"{data.name} ({data.train.num_examples} train / {data.test.num_examples} test, {data.source}); "
+        f"{config.model} model; {data.name} ({data.train.num_examples} train / {data.test.num_examples} test, "
+        f"{data.source}); "
         f"{config.optimizer} lr={config.learning_rate:g}, loss={config.loss}, init={config.init}, "
         f"batch={config.batch_size}, steps={config.steps}, seed={config.seed}, device={config.device}"
     )

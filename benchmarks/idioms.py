@@ -54,18 +54,43 @@ TUNED_MODULES: dict[str, str] = {
 }
 MODULES: dict[str, str] = {**STYLE_MODULES, **TUNED_MODULES}  # every module `sidebyside` can show, by name
 REFERENCE = "tf1_graph"  # what users migrate from: every other style is compared against it
+# model (compat.models) -> style -> the module that teaches it; the softmax model's are STYLE_MODULES
+MODEL_MODULES: dict[str, dict[str, str]] = {
+    "softmax": STYLE_MODULES,
+    "mlp": {
+        "tf1_graph": "tfparity.tf1_graph.mlp_graph",
+        "eager": "tfparity.tf2_eager.mlp_eager",
+        "function": "tfparity.tf2_eager.mlp_function",
+        "keras_fit": "tfparity.tf2_eager.mlp_keras",
+    },
+}
+
+
+def style_train(style: str, **options: Any) -> TrainFn:
+    """`style`'s `train(data, config, **options)` from the module of `config.model`, imported at the first call."""
+
+    def train(data: Datasets, config: TrainConfig) -> RunResult:
+        return importlib.import_module(MODEL_MODULES[config.model][style]).train(data, config, **options)
+
+    train.__qualname__ = f"{style}.train"
+    return train
+
 
 # style -> its `train`, as `compare` and `parity` run it. They compare runs step by step, so
 # keras.fit records every step's own loss (its BatchLoss metric), which its timed idioms do not.
 STYLES: dict[str, TrainFn] = {
-    style: imported(path, "train", **({"batch_loss": True} if style == "keras_fit" else {}))
-    for style, path in STYLE_MODULES.items()
+    style: style_train(style, **({"batch_loss": True} if style == "keras_fit" else {})) for style in STYLE_MODULES
 }
 
 
 def module(name: str) -> ModuleType:
     """The module registered as `name` in MODULES (a style or a tuned idiom), imported."""
     return importlib.import_module(MODULES[name])
+
+
+def style_module(style: str, model: str = "softmax") -> ModuleType:
+    """The module that teaches `style` for `model` (MODEL_MODULES), imported."""
+    return importlib.import_module(MODEL_MODULES[model][style])
 
 
 def select_styles(names: Iterable[str] | None) -> list[str]:

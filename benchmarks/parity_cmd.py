@@ -115,11 +115,14 @@ TRAINING_FLAGS = {  # what our styles train with; a target's factory builds its 
     "adam_beta1": "--adam-beta1",
     "adam_beta2": "--adam-beta2",
     "adam_epsilon": "--adam-epsilon",
+    "rmsprop_rho": "--rmsprop-rho",
+    "rmsprop_epsilon": "--rmsprop-epsilon",
     "loss": "--loss",
     "init": "--init",
     "init_stddev": "--init-stddev",
     "device": "--device",
     "tutorial": "--tutorial",
+    "model": "--model",
 }
 
 
@@ -199,8 +202,8 @@ class Heading:
 
 def styles_heading(data: Datasets, config: TrainConfig) -> Heading:
     title = (
-        f"{data.name} ({data.source}); {config.optimizer} lr={config.learning_rate:g}, loss={config.loss}, "
-        f"init={config.init}, batch={config.batch_size}, steps={config.steps}, seed={config.seed}, "
+        f"{config.model} model; {data.name} ({data.source}); {config.optimizer} lr={config.learning_rate:g}, "
+        f"loss={config.loss}, init={config.init}, batch={config.batch_size}, steps={config.steps}, seed={config.seed}, "
         f"device={config.device}"
     )
     about = {"target": None, "dataset": data.name, "config": config.to_dict()}

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfparity.benchmarks.idioms import REFERENCE
+from tfparity.benchmarks.idioms import REFERENCE, style_module
 from tfparity.compat import Datasets, TrainConfig, accuracy, initial_weights, parity, tf_device_name
 from tfparity.tf1_graph import graph_style
 from tfparity.tf2_eager import eager_style, function_style, keras_style
@@ -33,8 +33,10 @@ def batches_for(data: Datasets, config: TrainConfig) -> parity.PlannedBatches:
 
 
 def tf1_graph_side(config: TrainConfig) -> parity.TF1GraphSide:
+    graph_module = style_module(graph_style.STYLE, config.model)
+
     def build() -> parity.TF1Graph:
-        g = graph_style.build_graph(config)
+        g = graph_module.build_graph(config)
         outputs = tf.nn.softmax(g.logits) if config.loss == "tutorial" else g.logits
         return parity.TF1Graph(
             inputs=g.x,
@@ -77,11 +79,15 @@ def _tape_side(config: TrainConfig, style, make_optimizer) -> parity.TF2Side:
 
 
 def eager_side(config: TrainConfig) -> parity.TF2Side:
-    return _tape_side(config, eager_style, lambda params: eager_style.make_optimizer(config))
+    module = style_module(eager_style.STYLE, config.model)
+    if module is eager_style:  # the softmax model's optimizer needs no variables to be made
+        return _tape_side(config, eager_style, lambda params: eager_style.make_optimizer(config))
+    return _tape_side(config, module, lambda params: module.make_optimizer(config, params))
 
 
 def function_side(config: TrainConfig) -> parity.TF2Side:
-    return _tape_side(config, function_style, lambda params: function_style.make_optimizer(config, params))
+    module = style_module(function_style.STYLE, config.model)
+    return _tape_side(config, module, lambda params: module.make_optimizer(config, params))
 
 
 class RecordWeights(keras.callbacks.Callback):
@@ -105,12 +111,15 @@ class KerasFitSide(parity.TF2Side):
     """keras.fit: `train` runs `model.fit` over the planned `tf.data` pipeline, one epoch."""
 
     def __init__(self, config: TrainConfig):
+        module = style_module(keras_style.STYLE, config.model)
+
         def make_model() -> keras.Model:
-            model = keras_style.build_model(initial_weights(config), config.loss)
-            keras_style.compile_model(model, config, batch_loss=True)  # every step's own loss, for the trajectory
+            model = module.build_model(initial_weights(config), config.loss)
+            module.compile_model(model, config, batch_loss=True)  # every step's own loss, for the trajectory
             return model
 
-        super().__init__(make_model, name=keras_style.STYLE, device=tf_device_name(config.device), name_map=keras_names)
+        names = keras_names if module is keras_style else module.weight_name
+        super().__init__(make_model, name=keras_style.STYLE, device=tf_device_name(config.device), name_map=names)
 
     def train(
         self,

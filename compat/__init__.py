@@ -5,7 +5,7 @@ the benchmarks import from here.
 """
 
 from tfparity.compat.batches import BatchPlan, iterate_batches, make_batch_plan
-from tfparity.compat.config import LOSS_FORMS, NUM_CLASSES, NUM_FEATURES, RunResult, TrainConfig, weights_digest
+from tfparity.compat.config import LOSS_FORMS, OPTIMIZERS, RunResult, TrainConfig, weights_digest
 from tfparity.compat.data import (
     DataError,
     DataFormatError,
@@ -20,12 +20,16 @@ from tfparity.compat.data import (
 from tfparity.compat.determinism import initial_weights, seed_everything
 from tfparity.compat.devices import DeviceUnavailable, gpu_available, tf_device_name
 from tfparity.compat.metrics import accuracy, max_abs_diff, step_timing
+from tfparity.compat.models import MODELS, NUM_CLASSES, NUM_FEATURES, ModelSpec
 
 __all__ = [
     "BatchPlan",
     "iterate_batches",
     "make_batch_plan",
     "LOSS_FORMS",
+    "MODELS",
+    "OPTIMIZERS",
+    "ModelSpec",
     "NUM_CLASSES",
     "NUM_FEATURES",
     "RunResult",

@@ -284,7 +284,7 @@ STAGE_ROWS: tuple[ApiMapping, ...] = (
         why=(
             "TF1's mean square starts at ones and its epsilon is 1e-10; Keras' starts at zeros with 1e-7, so its "
             "first steps are about 3x the learning rate per weight where TF1's are about lr * gradient (the "
-            "`rmsprop-defaults` pitfall measures both defaults)"
+            "`rmsprop-defaults` pitfall measures both defaults); the MLP's styles (`--model mlp`) exercise it"
         ),
         stage="optimizer",
         docs=(API + "tf/compat/v1/train/RMSPropOptimizer", API + "tf/keras/optimizers/RMSprop"),
@@ -292,6 +292,7 @@ STAGE_ROWS: tuple[ApiMapping, ...] = (
         tf2_symbols=("keras.optimizers.RMSprop",),
         tf1_code=(r"\bRMSPropOptimizer\(",),
         tf2_code=(r"\boptimizers\.RMSprop\(",),
+        in_styles=True,
     ),
     # --- train step ---------------------------------------------------------------------------
     ApiMapping(

@@ -17,13 +17,14 @@ from typing import Any, Literal
 import numpy as np
 
 from tfparity.compat.finite import NonFinite, first_nonfinite
+from tfparity.compat.models import MODELS, model_spec
 
-Optimizer = Literal["sgd", "adam"]
+Optimizer = Literal["sgd", "adam", "rmsprop"]
 LossForm = Literal["mean", "sum", "tutorial"]
 Initializer = Literal["zeros", "normal", "glorot_uniform"]
 Device = Literal["cpu", "gpu"]
 
-OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "rmsprop")
 LOSS_FORMS: dict[str, str] = {
     "mean": "softmax_cross_entropy_with_logits, mean over the batch (stable)",
     "sum": "softmax_cross_entropy_with_logits, summed over the batch (stable)",
@@ -31,9 +32,6 @@ LOSS_FORMS: dict[str, str] = {
 }
 INITIALIZERS: tuple[str, ...] = ("zeros", "normal", "glorot_uniform")
 DEVICES: tuple[str, ...] = ("cpu", "gpu")
-
-NUM_FEATURES = 784
-NUM_CLASSES = 10
 
 
 @dataclass(frozen=True)
@@ -53,14 +51,27 @@ class TrainConfig:
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
     adam_epsilon: float = 1e-8
+    # RMSprop's, TF1's values: tf.compat.v1.train.RMSPropOptimizer's decay and epsilon (Keras' epsilon is
+    # 1e-7), and its mean square starts at ones, which the Keras styles copy (Keras' starts at zeros).
+    rmsprop_rho: float = 0.9
+    rmsprop_epsilon: float = 1e-10
     loss: LossForm = "mean"
     init: Initializer = "zeros"
     init_stddev: float = 0.01
     seed: int = 0
     device: Device = "cpu"
+    model: str = "softmax"  # a row of compat.models.MODELS
 
     def __post_init__(self) -> None:
         problems = []
+        if self.model not in MODELS:
+            problems.append(f"model must be one of {tuple(MODELS)}, got {self.model!r}")
+        elif self.optimizer not in MODELS[self.model].optimizers:
+            problems.append(
+                f"the {self.model} styles train with {MODELS[self.model].optimizers}, not optimizer {self.optimizer!r}"
+            )
+        if not 0 <= self.rmsprop_rho < 1 or not self.rmsprop_epsilon > 0:
+            problems.append("rmsprop_rho must lie in [0, 1) and rmsprop_epsilon be > 0")
         if not isinstance(self.steps, int) or self.steps < 1:
             problems.append(f"steps must be a positive integer, got {self.steps!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -83,6 +94,11 @@ class TrainConfig:
             problems.append(f"init_stddev must be > 0, got {self.init_stddev!r}")
         if problems:
             raise ValueError("invalid TrainConfig: " + "; ".join(problems))
+
+    @classmethod
+    def for_model(cls, model: str, **overrides: Any) -> TrainConfig:
+        """The run `model` reproduces (`compat.models`), with `overrides` on top."""
+        return cls(**{**model_spec(model).reference, "model": model, **overrides})
 
     @classmethod
     def tutorial(cls, **overrides: Any) -> TrainConfig:

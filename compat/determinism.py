@@ -13,7 +13,8 @@ import random
 
 import numpy as np
 
-from tfparity.compat.config import NUM_CLASSES, NUM_FEATURES, TrainConfig
+from tfparity.compat.config import TrainConfig
+from tfparity.compat.models import MODELS
 
 
 def initial_weights(config: TrainConfig, shapes: dict[str, tuple[int, ...]] | None = None) -> dict[str, np.ndarray]:
@@ -23,7 +24,7 @@ def initial_weights(config: TrainConfig, shapes: dict[str, tuple[int, ...]] | No
     - `normal`: N(0, init_stddev^2) on W (as `tf.random.normal(..., stddev=...)` in several tutorials), zero bias.
     - `glorot_uniform`: Keras `Dense`'s default, U(-l, l) with l = sqrt(6 / (fan_in + fan_out)), zero bias.
     """
-    shapes = shapes or {"W": (NUM_FEATURES, NUM_CLASSES), "b": (NUM_CLASSES,)}
+    shapes = shapes or MODELS[config.model].shapes
     rng = np.random.Generator(np.random.PCG64(config.seed))
     out = {}
     for name, shape in shapes.items():

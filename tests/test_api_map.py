@@ -24,8 +24,12 @@ from tfparity.compat.api_map import (
     tf_symbols_used,
 )
 
-# Every module `sidebyside` can show: the styles and the tuned idioms.
-STYLE_SOURCES = {name: inspect.getsource(idioms.module(name)) for name in idioms.MODULES}
+# Every module `sidebyside` can show (the styles and the tuned idioms), and every model's style modules.
+STYLE_SOURCES = {name: inspect.getsource(idioms.module(name)) for name in idioms.MODULES} | {
+    f"{model}/{style}": inspect.getsource(idioms.style_module(style, model))
+    for model, modules in idioms.MODEL_MODULES.items()
+    for style in modules
+}
 
 
 @pytest.mark.parametrize("mapping", MAPPINGS, ids=lambda m: m.tf1[:50])

@@ -203,7 +203,11 @@ def test_bad_target_is_one_line_exit_2_before_any_work(target, expected, factori
         (["{dir}/factories.py:fake_pair", "--styles", "eager"], "--styles picks tfparity's own styles"),
         (["--styles", "eager", "{dir}/factories.py:fake_pair"], "the target (which goes before the options)"),
         (["{dir}/factories.py:fake_pair", "--strict", "--allow-sensitive"], "contradict each other"),
-        (["{dir}/factories.py:fake_pair", "--lr", "0.1", "--device", "cpu"], "--learning-rate set(s) how our styles"),
+        (
+            ["{dir}/factories.py:fake_pair", "--lr", "0.1", "--device", "cpu"],
+            "--learning-rate, --device set(s) how our",
+        ),
+        (["{dir}/factories.py:fake_pair", "--model", "mlp"], "--model set(s) how our styles"),
         (["{dir}/factories.py:fake_pair", "--twins", "-1"], "--twins must be 0 or more, got -1"),
     ],
 )

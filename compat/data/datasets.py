@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tfparity.compat.config import NUM_CLASSES, NUM_FEATURES
 from tfparity.compat.data.errors import DataFormatError
+from tfparity.compat.models import NUM_CLASSES, NUM_FEATURES
 
 IMAGE_SIDE = 28
 
