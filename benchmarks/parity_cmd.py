@@ -88,7 +88,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--sensitivity-factor", type=float, default=parity.SENSITIVITY_FACTOR, help="K of the sensitivity rule"
     )
-    g.add_argument("--record-every", type=int, default=1, help="record weights every N steps (losses: every step)")
+    g.add_argument(
+        "--record-every",
+        type=int,
+        default=None,
+        help="record weights every N steps (losses: every step); default: every step, or every few where a run's "
+        "weights would outgrow 512 MB",
+    )
     g.add_argument("--strict", action="store_true", help="exit 1 on 'sensitive problem, no bug' too")
     g.add_argument(
         "--allow-sensitive",
@@ -128,7 +134,7 @@ TRAINING_FLAGS = {  # what our styles train with; a target's factory builds its 
 
 def check_flags(args: argparse.Namespace) -> None:
     """Flags that contradict each other or the target: a UsageError before anything loads."""
-    if args.record_every < 1:
+    if args.record_every is not None and args.record_every < 1:
         raise cli.UsageError(f"--record-every must be at least 1, got {args.record_every}")
     if args.twins < 0:
         raise cli.UsageError(f"--twins must be 0 or more, got {args.twins}")

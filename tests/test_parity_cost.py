@@ -5,6 +5,7 @@ The times themselves are measurements (docs/results/parity-cost.md), never asser
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tfparity.benchmarks import parity_cost
@@ -41,3 +42,22 @@ def test_bad_input_is_one_line_and_exit_2_before_any_work(words, named, capsys, 
     assert parity_cost.main(words) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("parity_cost: error:") and named in err
+
+
+def test_a_long_run_of_a_large_model_records_its_weights_every_few_steps():
+    weights = {"w": np.zeros((1000, 1000), np.float32)}  # 4 MB a copy
+    assert parity.record_every_within(100, weights) == 1  # 400 MB: every step
+    assert parity.record_every_within(1000, weights) == 8  # 4 GB at every step: every 8th fits 512 MB
+    assert parity.record_every_within(1000, weights, budget=2**40) == 1
+
+
+def test_the_check_says_when_it_records_every_few_steps(mnist, monkeypatch):
+    import two_layer
+
+    monkeypatch.setattr("tfparity.compat.parity.reference.RECORDED_BYTES", 2**20)  # 1 MB: 4 steps of the MLP
+    tf1, keras_side = two_layer.sides("sgd", 0.1)
+    batches = parity.planned_batches(mnist.train.images, mnist.train.one_hot, batch_size=32, steps=12, seed=0)
+    report = parity.check_parity(tf1, keras_side, batches)
+    every = report.trajectory.record_every
+    assert every > 1 and any(f"weights recorded every {every} steps" in note for note in report.notes), report.notes
+    assert parity.check_parity(tf1, keras_side, batches, record_every=1).trajectory.record_every == 1

@@ -48,10 +48,14 @@ def make_optimizer(config: TrainConfig, params: dict[str, tf.Variable]) -> keras
         return optimizer
     optimizer = keras.optimizers.RMSprop(config.learning_rate, rho=config.rmsprop_rho, epsilon=config.rmsprop_epsilon)
     optimizer.build(list(params.values()))
-    for velocity in optimizer.variables:
-        if velocity.path.endswith("_velocity"):
-            velocity.assign(tf.ones_like(velocity))
+    for velocity in rmsprop_velocities(optimizer):
+        velocity.assign(tf.ones_like(velocity))
     return optimizer
+
+
+def rmsprop_velocities(optimizer: keras.optimizers.RMSprop) -> list[tf.Variable]:
+    """A built RMSprop's mean squares ("velocities"), one per variable."""
+    return [v for v in optimizer.variables if v.path.endswith("_velocity")]
 
 
 # %% stage: train step

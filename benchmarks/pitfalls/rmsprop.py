@@ -21,6 +21,7 @@ from tfparity.benchmarks.pitfalls.training import plan_batches
 from tfparity.compat import Datasets, TrainConfig
 from tfparity.compat.api_map import mapping_for
 from tfparity.compat.metrics import accuracy, largest_abs_diff
+from tfparity.tf2_eager import mlp_eager
 
 STEPS = 469  # one epoch of 60,000 at batch 128
 BATCH = 128
@@ -80,7 +81,7 @@ def train_keras(
     """Keras' RMSprop in a tf.function step, its velocities set to `velocity_start` after building."""
     params = {n: tf.Variable(w, name=n.replace("/", "_")) for n, w in start.items()}
     optimizer.build(list(params.values()))
-    velocities = [v for v in optimizer.variables if v.path.endswith("_velocity")]
+    velocities = mlp_eager.rmsprop_velocities(optimizer)
     for v in velocities:
         v.assign(tf.fill(v.shape, velocity_start))
     accumulator_start = float(np.mean(velocities[0].numpy()))

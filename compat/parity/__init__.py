@@ -84,9 +84,11 @@ from tfparity.compat.parity.tolerance import (
     worst_difference,
 )
 from tfparity.compat.parity.trajectories import (
+    RECORDED_BYTES,
     Trajectory,
     TrajectoryResult,
     compare_trajectories,
+    record_every_within,
     record_trajectory,
     recorded_steps,
 )
@@ -173,6 +175,8 @@ __all__ = [
     "Trajectory",
     "TrajectoryResult",
     "compare_trajectories",
+    "RECORDED_BYTES",
+    "record_every_within",
     "record_trajectory",
     "recorded_steps",
     "Inspection",

@@ -37,7 +37,7 @@ def check_many(
     rounding_bound: bool = True,
     compare_initial_values: bool = True,
     train: bool = True,
-    record_every: int = 1,
+    record_every: int | None = None,
     growth: bool | Literal["auto"] = "auto",
     twins: int = DEFAULT_TWINS,
     sensitivity_factor: float = SENSITIVITY_FACTOR,
@@ -116,7 +116,8 @@ def check_parity(reference: Side, candidate: Side, batches: Sequence[Batch], **o
       compare_initial_values: compare each side's own initializers (a difference is a note when
         either side is unseeded, a bug when both are seeded).
       train: False stops after the forward pass (the guide's steps 1-3; no loss or train_op needed).
-      record_every: record weights every this many steps (losses are recorded at every step).
+      record_every: record weights every this many steps (losses are recorded at every step); default:
+        every step, or every few where one run's weights would outgrow 512 MB (said in the notes).
       growth: run the rounding twins always (True), never (False), or only to judge a divergence ("auto").
       twins: twins per side (default 3: with the candidate's, at most 8 trainings; docs/parity.md gives the cost).
       sensitivity_factor: K in `SENSITIVITY_RULE`.

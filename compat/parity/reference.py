@@ -13,7 +13,7 @@ from tfparity.compat.parity.initial import builds_agree, reproducible_start
 from tfparity.compat.parity.sensitivity import FamilyDistances, family_distances, twin_runs
 from tfparity.compat.parity.sides import Side
 from tfparity.compat.parity.tolerance import Tolerance
-from tfparity.compat.parity.trajectories import Trajectory
+from tfparity.compat.parity.trajectories import RECORDED_BYTES, Trajectory, record_every_within
 from tfparity.compat.parity.variables import Inspection, Weights
 
 
@@ -113,15 +113,24 @@ def prepare_reference(
     initial_seed: int,
     forward_weights: Weights | float | str,
     forward_inputs: np.ndarray | None,
-    record_every: int,
+    record_every: int | None,
     perturbation_seed: int,
     rounding_bound_check: bool,
 ) -> Reference:
-    """Everything about the reference that does not depend on a candidate (its training runs lazily)."""
+    """Everything about the reference that does not depend on a candidate (its training runs lazily).
+
+    `record_every` None: every step, unless a run's weights would then outgrow `RECORDED_BYTES`."""
     if len(batches) < 1:
         raise ValueError("parity needs at least one batch")
     inputs = batches[0][0] if forward_inputs is None else forward_inputs
     inspection, initial, label, seeded, notes = _start(reference, inputs, initial_weights, initial_seed)
+    if record_every is None:
+        record_every = record_every_within(len(batches), initial, RECORDED_BYTES)
+        if record_every > 1:
+            notes.append(
+                f"weights recorded every {record_every} steps: at every step, one run's would take more than "
+                f"{RECORDED_BYTES // 2**20} MB (record_every=1 records them all)"
+            )
     short = "the initial values" if initial_weights is None else "the given initial weights"
     fw, fw_label, probed = _forward_weights(forward_weights, initial, short)
     outputs = np.asarray(reference.forward(fw, inputs))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,17 @@ class Trajectory:
     @property
     def final(self) -> Weights:
         return self.weights[max(self.weights)]
+
+
+RECORDED_BYTES = 512 * 2**20  # by default, one run's recorded weights stay under this
+
+
+def record_every_within(steps: int, weights: Weights, budget: int = RECORDED_BYTES) -> int:
+    """The smallest `record_every` whose recorded copies of `weights` over `steps` fit in `budget`
+    bytes: every step for small models, every few steps for a large one over a long run (the check
+    keeps several runs' weights at once: the reference, the candidate, the twins)."""
+    per_copy = sum(np.asarray(w).nbytes for w in weights.values())
+    return max(1, math.ceil(steps * per_copy / budget))
 
 
 def recorded_steps(steps: int, record_every: int) -> set[int]:
