@@ -96,8 +96,8 @@ class TF1Graph:
 
 
 class _TF1Built:
-    """A `TF1GraphSide`'s graph, built once per run of `inspect` and once for every `forward` and
-    `train`: its handles, named variables, and the ops that initialize, assign and read them."""
+    """A `TF1GraphSide`'s graph, built anew by every `inspect` and once for all its `forward` and
+    `train` calls: its handles, named variables, and the ops that initialize, assign and read them."""
 
     def __init__(self, build: Callable[[], TF1Graph], device: str | None, name_map: NameMap, seed: int | None = None):
         import tensorflow as tf
