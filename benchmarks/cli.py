@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import math
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from tfparity.compat import tf_logs
 
@@ -217,29 +215,6 @@ class UsageError(Exception):
     Not a ValueError: argparse would turn that, raised by a `type=` function, into its own
     message without ours.
     """
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse for a `python -m` report command: a bad argument raises `UsageError`, which its `main`
-    prints as one line with exit status 2, instead of argparse's usage text."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
-
-
-def positive(convert: type, flag: str, what: str) -> Callable[[str], Any]:
-    """argparse type: a finite number above 0, else one line naming the flag, the value and the fix."""
-
-    def parse(text: str) -> Any:
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not value > 0 or not math.isfinite(value):
-            raise UsageError(f"{flag} {text}: give {what} above 0")
-        return value
-
-    return parse
 
 
 def _probe_folder(folder: Path, path: str) -> None:

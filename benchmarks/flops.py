@@ -118,13 +118,15 @@ def achieved(flops_per_step: int, ms_per_step: float, ceiling: Ceiling) -> tuple
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tfparity.benchmarks import cli
+    from tfparity.benchmarks import cli, report_args
     from tfparity.benchmarks.cli import UsageError
 
-    parser = cli.OneLineParser(prog=PROG, description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter)
+    parser = report_args.OneLineParser(
+        prog=PROG, description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter
+    )
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu", help="where to measure")
     parser.add_argument(
-        "--repeats", type=cli.positive(int, "--repeats", "a whole number"), default=5, help="timed calls per op"
+        "--repeats", type=report_args.positive(int, "--repeats", "a whole number"), default=5, help="timed calls per op"
     )
     try:
         args = parser.parse_args(argv)

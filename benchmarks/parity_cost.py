@@ -28,23 +28,12 @@ PROG = "python -m tfparity.benchmarks.parity_cost"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tfparity.benchmarks import cli
+    from tfparity.benchmarks import cli, report_args
 
-    parser = cli.OneLineParser(prog=PROG, description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter)
-    pairs = verdict_accuracy.PAIR_NAMES
-    parser.add_argument("--pairs", nargs="+", choices=pairs, default=list(pairs), help="model pairs to time")
-    parser.add_argument(
-        "--seeds", type=cli.positive(int, "--seeds", "a whole number"), default=5, help="seeds per pair"
+    parser = report_args.OneLineParser(
+        prog=PROG, description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter
     )
-    parser.add_argument(
-        "--steps-scale",
-        type=cli.positive(float, "--steps-scale", "a factor"),
-        default=1.0,
-        metavar="F",
-        help="multiply every pair's training steps by F",
-    )
-    parser.add_argument("--mnist-dir", default=None, metavar="PATH", help="MNIST folder or .npz")
-    parser.add_argument("--fashion-mnist-dir", default=None, metavar="PATH", help="Fashion-MNIST folder")
+    report_args.add_pair_arguments(parser, verdict_accuracy.PAIR_NAMES, seeds=5, what="time")
     parser.add_argument(
         "-o", "--output", default=None, metavar="FILE", type=cli.output_file, help="write the Markdown report here"
     )

@@ -36,35 +36,18 @@ PAIR_NAMES = ("softmax", "mlp", "cnn")  # verdict_pairs.PAIRS, named here so tha
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tfparity.benchmarks import cli
+    from tfparity.benchmarks import cli, report_args
 
-    parser = cli.OneLineParser(prog=PROG, description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter)
-    parser.add_argument("--pairs", nargs="+", choices=PAIR_NAMES, default=list(PAIR_NAMES), help="model pairs to run")
-    parser.add_argument(
-        "--seeds", type=cli.positive(int, "--seeds", "a whole number"), default=10, help="seeds per pair: 0 .. N-1"
+    parser = report_args.OneLineParser(
+        prog=PROG, description=__doc__.splitlines()[0], formatter_class=cli.HelpFormatter
     )
-    parser.add_argument(
-        "--steps-scale",
-        type=cli.positive(float, "--steps-scale", "a factor"),
-        default=1.0,
-        metavar="F",
-        help="multiply every pair's training steps by F (a quick look: 0.25)",
-    )
+    report_args.add_pair_arguments(parser, PAIR_NAMES, seeds=10, what="run")
     parser.add_argument(
         "--variants",
         nargs="+",
         default=None,
         metavar="NAME",
         help="only these variants (default: every one that applies; the names are verdict_pairs.VARIANTS')",
-    )
-    parser.add_argument(
-        "--mnist-dir", default=None, metavar="PATH", help="MNIST folder or .npz (default: the usual lookup)"
-    )
-    parser.add_argument(
-        "--fashion-mnist-dir",
-        default=None,
-        metavar="PATH",
-        help="Fashion-MNIST folder for the softmax pair (default: the usual lookup; MNIST where none is found)",
     )
     parser.add_argument(
         "-o", "--output", default=None, metavar="FILE", type=cli.output_file, help="write the Markdown report here"

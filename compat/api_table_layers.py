@@ -1,0 +1,58 @@
+"""The TF1 -> TF2 table's rows for the layers of the MLPs and the CNN (issue 16): convolution, pooling, dropout.
+
+Model-stage rows, placed in `api_table.STAGE_ROWS` after the dense layer's; apart only to keep
+each table module a readable length.
+"""
+
+from __future__ import annotations
+
+from tfparity.compat.api_entry import API, ApiMapping
+
+LAYER_ROWS: tuple[ApiMapping, ...] = (
+    ApiMapping(
+        tf1="`tf.compat.v1.nn.conv2d(x, W, strides=[1, 1, 1, 1], padding='SAME')` on your own variables",
+        tf2="`tf.nn.conv2d(x, W, strides=1, padding='SAME')`, or `keras.layers.Conv2D(filters, kernel_size, "
+        "padding='same')`",
+        why=(
+            "the same op; TF2's takes `strides` as an int and has no `use_cudnn_on_gpu`. A Keras `Conv2D` owns its "
+            "kernel (laid out as TF1's, height x width x in x out) and bias, initialized glorot_uniform and zeros, "
+            "not the tutorial's truncated_normal(stddev=0.1) and 0.1: copy them in to compare"
+        ),
+        stage="model",
+        docs=(API + "tf/compat/v1/nn/conv2d", API + "tf/keras/layers/Conv2D"),
+        tf1_symbols=("tf.compat.v1.nn.conv2d",),
+        tf2_symbols=("tf.nn.conv2d", "keras.layers.Conv2D"),
+        tf1_code=(r"\bcompat\.v1\.nn\.conv2d\(",),
+        tf2_code=(r"(?<![\w.])tf\.nn\.conv2d\(|\blayers\.Conv2D\(",),
+    ),
+    ApiMapping(
+        tf1="`tf.compat.v1.nn.max_pool(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding='SAME')`",
+        tf2="`tf.nn.max_pool2d(x, 2, 2, 'SAME')`, or `keras.layers.MaxPooling2D(2, padding='same')`",
+        why=(
+            "`ksize` and `strides` take ints; Keras' `MaxPooling2D` pads 'valid' by default, which on an odd size "
+            "(7x7) gives 3x3 where TF1's 'SAME' gave 4x4: state padding='same' to keep TF1's shapes"
+        ),
+        stage="model",
+        docs=(API + "tf/compat/v1/nn/max_pool", API + "tf/keras/layers/MaxPool2D"),
+        tf1_symbols=("tf.compat.v1.nn.max_pool",),
+        tf2_symbols=("tf.nn.max_pool2d", "keras.layers.MaxPooling2D"),
+        tf1_code=(r"\bcompat\.v1\.nn\.max_pool\(",),
+        tf2_code=(r"\bnn\.max_pool2d\(|\blayers\.MaxPooling2D\(",),
+    ),
+    ApiMapping(
+        tf1="`tf.compat.v1.nn.dropout(h, keep_prob)`, `keep_prob` fed 0.5 while training and 1.0 while evaluating",
+        tf2="`tf.nn.dropout(h, rate=1 - keep_prob)` while training only, or `keras.layers.Dropout(rate)` called "
+        "with `training=`",
+        why=(
+            "TF2's second argument is `rate`, the fraction dropped: the same number drops the complement "
+            "(the `keep-prob-vs-rate` pitfall). `tf_upgrade_v2` rewrites the call to `rate=1 - (keep_prob)`; a "
+            "hand port, or a Keras `Dropout` given the TF1 number, does not"
+        ),
+        stage="model",
+        docs=(API + "tf/compat/v1/nn/dropout", API + "tf/nn/dropout", API + "tf/keras/layers/Dropout"),
+        tf1_symbols=("tf.compat.v1.nn.dropout",),
+        tf2_symbols=("tf.nn.dropout", "keras.layers.Dropout"),
+        tf1_code=(r"\bnn\.dropout\(", r"\bkeep_prob\b"),
+        tf2_code=(r"\bnn\.dropout\(|\blayers\.Dropout\(", r"\brate\b"),
+    ),
+)
