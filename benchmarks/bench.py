@@ -21,7 +21,7 @@ from tfparity.benchmarks import allocator, cache, cli, idioms
 from tfparity.benchmarks.benchrender import render
 from tfparity.benchmarks.benchrunner import failure_excerpt, run_suite, storage_note
 from tfparity.benchmarks.benchstats import build_report, load_previous, nothing_measured, ratio_drift
-from tfparity.compat import tf_logs
+from tfparity.compat import MODELS, tf_logs
 
 # The optional dependencies (tfparity[bench]) the command needs, as importable module names:
 # pytest runs the suite, pytest-benchmark times it, threadpoolctl pins the NumPy floor's BLAS threads.
@@ -32,6 +32,15 @@ PLOT_MODULES = ("matplotlib",)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     styles = sorted({i.style for i in idioms.IDIOMS})
     names = [i.name for i in idioms.IDIOMS]
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        choices=[m for m in MODELS if m != "softmax"],
+        metavar="MODEL",
+        help="instead of the softmax suite, the models suite (benchmarks/bench_models.py) for these models, of "
+        f"{[m for m in MODELS if m != 'softmax']}: every style's ms/step and GFLOP/s against a measured ceiling",
+    )
     parser.add_argument("--styles", nargs="+", default=None, metavar="STYLE", help=f"only these styles, of {styles}")
     parser.add_argument("--idioms", nargs="+", default=None, metavar="IDIOM", help=f"only these idioms, of {names}")
     parser.add_argument(
@@ -111,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
     cli.require_extra("bench", *SUITE_MODULES, what="tfparity bench")
     if args.plot:
         cli.require_extra("bench", *PLOT_MODULES, what="tfparity bench --plot")
+    if args.models:
+        return run_models(args)
     cases = idioms.select(args.styles, args.idioms, args.devices, args.batch_sizes)  # unknown names: ValueError, exit 2
     idioms.bench_settings(not args.quick, args.steps, args.rounds)  # a length that cannot be timed: ValueError, exit 2
     previous = load_previous(args.previous) if args.previous else None
@@ -146,6 +157,36 @@ def run(args: argparse.Namespace) -> int:
     if nothing_measured(report):
         print(f"tfparity bench: {nothing_measured(report)}", file=sys.stderr)
         return 1
+    return 0
+
+
+SOFTMAX_ONLY = ("styles", "idioms", "devices", "batch_sizes", "steps", "plot", "previous")
+
+
+def run_models(args: argparse.Namespace) -> int:
+    """`--models`: the models suite in a child pytest, its table, and exit 1 when a case failed."""
+    from tfparity.benchmarks.benchmodels import build_models_report, render_models
+
+    given = [f"--{name.replace('_', '-')}" for name in SOFTMAX_ONLY if getattr(args, name)]
+    if given:
+        raise cli.UsageError(f"{' '.join(given)}: the softmax suite's options; --models runs every style on the CPU")
+    if args.benchmark_json is None:
+        args.benchmark_json = cli.output_file_in_new_folders(str(cache.default_benchmark_json()))
+    suite = run_suite(args, total_cases=5 * len(args.models))
+    if suite.benchmark_json is None and not suite.outcomes:
+        sys.stderr.write(suite.output)
+        print(f"tfparity bench: pytest exited with status {suite.returncode} and ran no case", file=sys.stderr)
+        return suite.returncode or 1
+    report = build_models_report(suite, args.benchmark_json)
+    cli.write_output(render_models(report, args.format), args.output, quiet=args.quiet)
+    failed = [r for r in report["cases"] if r["status"] in ("failed", "error")]
+    if failed or suite.returncode != 0:
+        sys.stderr.write(failure_excerpt(suite.output))
+        print(
+            f"tfparity bench: {len(failed)} case(s) failed; pytest exited with status {suite.returncode}",
+            file=sys.stderr,
+        )
+        return suite.returncode or 1
     return 0
 
 

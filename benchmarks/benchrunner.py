@@ -1,8 +1,9 @@
 """The benchmark suite run by pytest in a child process, and what came back: verdicts and JSON.
 
-The child runs `benchmarks/bench_styles.py` exactly as `pytest benchmarks/bench_styles.py
---bench-full` would. Its verdict per case comes from pytest's JUnit XML, not from the timings,
-so a case that failed an assertion reads as failed whatever it measured.
+The child runs `benchmarks/bench_styles.py` (with `--models`, `bench_models.py`) exactly as
+`pytest benchmarks/bench_styles.py --bench-full` would. Its verdict per case comes from pytest's
+JUnit XML, not from the timings, so a case that failed an assertion reads as failed whatever it
+measured.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from tfparity.benchmarks import cache, cli
 from tfparity.benchmarks.progress import Progress
 
 SUITE = Path(__file__).with_name("bench_styles.py")
-CASE_LINE = re.compile(r"bench_styles\.py::\w+\[(?P<id>[^\]]+)\] (?P<outcome>PASSED|FAILED|SKIPPED|ERROR)")
+MODELS_SUITE = Path(__file__).with_name("bench_models.py")  # `tfparity bench --models`
+CASE_LINE = re.compile(r"bench_\w+\.py::\w+\[(?P<id>[^\]]+)\] (?P<outcome>PASSED|FAILED|SKIPPED|ERROR)")
 # Pass-through options that read or write pytest-benchmark's storage: with these the run says where it is.
 STORAGE_USERS = ("--benchmark-save", "--benchmark-autosave", "--benchmark-compare")
 
@@ -48,11 +50,12 @@ def pytest_command(args: argparse.Namespace, json_path: str, junit_path: str) ->
     pytest-benchmark's storage goes under tfparity's cache folder unless the user named one: its
     default, ./.benchmarks, would be created in whatever folder the command runs from.
     """
+    models = getattr(args, "models", None)
     command = [
         sys.executable,
         "-m",
         "pytest",
-        str(SUITE),
+        str(MODELS_SUITE if models else SUITE),
         "-p",
         "no:cacheprovider",
         "-v",
@@ -75,6 +78,7 @@ def pytest_command(args: argparse.Namespace, json_path: str, junit_path: str) ->
         ("--bench-idiom", args.idioms),
         ("--bench-device", args.devices),
         ("--bench-batch", args.batch_sizes),
+        ("--bench-model", models),
     ):
         command += [f"{option}={v}" for v in values or []]
     extra = pass_through(args)
@@ -109,6 +113,13 @@ def read_junit(path: str) -> dict[str, tuple[str, str]]:
     return outcomes
 
 
+def child_environment() -> dict[str, str]:
+    """This process's environment less pytest-xdist's worker variables: pytest-benchmark turns itself
+    off in any pytest that finds them, and a `tfparity bench` started from an xdist worker (the
+    project's own tests run under `pytest -n 2`) would time nothing."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_XDIST_")}
+
+
 def run_suite(args: argparse.Namespace, total_cases: int) -> SuiteRun:
     """pytest in a child process; progress per finished case on a terminal.
 
@@ -121,7 +132,9 @@ def run_suite(args: argparse.Namespace, total_cases: int) -> SuiteRun:
         lines = []
         with Progress(total_cases, "bench", quiet=args.quiet) as progress:
             command = pytest_command(args, json_path, junit_path)
-            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            child = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=child_environment()
+            )
             for line in child.stdout:
                 lines.append(line)
                 match = CASE_LINE.search(line)

@@ -73,7 +73,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """`--model` and one flag per TrainConfig field; a flag left out takes the model's own run (`compat.models`)."""
-    from tfparity.compat import LOSS_FORMS, MODELS, OPTIMIZERS, TrainConfig
+    from tfparity.compat import INITIALIZERS, LOSS_FORMS, MODELS, OPTIMIZERS, TrainConfig
 
     g = parser.add_argument_group(
         "training config (every field of compat.TrainConfig; a flag left out keeps the --model's own run)"
@@ -109,11 +109,20 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--init",
-        choices=["zeros", "normal", "glorot_uniform"],
+        choices=list(INITIALIZERS),
         default=None,
         help="initial weights, drawn once in NumPy and given to every style",
     )
-    g.add_argument("--init-stddev", type=float, default=None, help="standard deviation of --init normal")
+    g.add_argument(
+        "--init-stddev", type=float, default=None, help="standard deviation of --init normal and truncated_normal"
+    )
+    g.add_argument("--init-bias", type=float, default=None, help="every bias's initial value")
+    g.add_argument(
+        "--dropout-rate",
+        type=float,
+        default=None,
+        help="fraction of hidden units dropped while training (TF1 fed keep_prob = 1 - rate); models with dropout",
+    )
     g.add_argument("--rmsprop-rho", type=float, default=None, help="RMSProp's decay (TF1's and Keras' 0.9)")
     g.add_argument(
         "--rmsprop-epsilon", type=float, default=None, help="RMSProp's epsilon, stated on both sides (TF1: 1e-10)"
@@ -167,6 +176,8 @@ def config_from_args(args: argparse.Namespace):
         loss=args.loss,
         init=args.init,
         init_stddev=args.init_stddev,
+        init_bias=args.init_bias,
+        dropout_rate=args.dropout_rate,
         seed=args.seed,
         device=args.device,
     )

@@ -1,4 +1,4 @@
-"""pytest options, fixtures and pytest-benchmark hooks of the benchmark suite (bench_styles.py).
+"""pytest options, fixtures and pytest-benchmark hooks of the benchmark suites (bench_styles.py, bench_models.py).
 
 Plain `pytest` (and `pytest benchmarks/`) runs the quick suite that CI can afford;
 `--bench-full` (what `tfparity bench` runs without `--quick`) runs the full-length one.
@@ -46,6 +46,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         help=f"run only this batch size (repeatable; of {list(idioms.BATCH_SIZES)} or any other)",
+    )
+    group.addoption(
+        "--bench-model",
+        action="append",
+        default=[],
+        help="bench_models.py: run only this model's cases (repeatable, or comma-separated)",
     )
     group.addoption(
         "--bench-malloc",
@@ -104,6 +110,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the suite's cases that --bench-style/--bench-idiom/--bench-device/--bench-batch leave out."""
+    models = option_list(config, "bench_model")
+    if models:
+        deselect(config, items, lambda params: "model" in params and params["model"] not in models)
     wanted = {name: option_list(config, f"bench_{name}") for name in ("style", "idiom", "device", "batch")}
     if not any(wanted.values()):
         return
@@ -115,12 +124,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         }
     except ValueError as exc:
         raise pytest.UsageError(f"--bench-*: {exc}") from None
+    keys = ("style", "idiom", "device", "batch_size")
+    deselect(config, items, lambda params: set(keys) <= set(params) and tuple(params[k] for k in keys) not in chosen)
+
+
+def deselect(config: pytest.Config, items: list[pytest.Item], unwanted: Callable[[dict], bool]) -> None:
+    """Drop the parametrized items whose parameters are `unwanted`, and say so to pytest."""
     keep, drop = [], []
     for item in items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        is_case = {"style", "idiom", "device", "batch_size"} <= set(params)
-        key = tuple(params.get(k) for k in ("style", "idiom", "device", "batch_size"))
-        (drop if is_case and key not in chosen else keep).append(item)
+        (drop if unwanted(getattr(getattr(item, "callspec", None), "params", {})) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

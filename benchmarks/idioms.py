@@ -63,7 +63,14 @@ MODEL_MODULES: dict[str, dict[str, str]] = {
         "function": "tfparity.tf2_eager.mlp_function",
         "keras_fit": "tfparity.tf2_eager.mlp_keras",
     },
+    "cnn": {
+        "tf1_graph": "tfparity.tf1_graph.cnn_graph",
+        "eager": "tfparity.tf2_eager.cnn_eager",
+        "function": "tfparity.tf2_eager.cnn_function",
+        "keras_fit": "tfparity.tf2_eager.cnn_keras",
+    },
 }
+MODEL_MODULES["mlp_dropout"] = MODEL_MODULES["mlp"]  # the same code: its width and dropout come from the config
 
 
 def style_train(style: str, **options: Any) -> TrainFn:

@@ -126,6 +126,8 @@ TRAINING_FLAGS = {  # what our styles train with; a target's factory builds its 
     "loss": "--loss",
     "init": "--init",
     "init_stddev": "--init-stddev",
+    "init_bias": "--init-bias",
+    "dropout_rate": "--dropout-rate",
     "device": "--device",
     "tutorial": "--tutorial",
     "model": "--model",

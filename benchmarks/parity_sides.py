@@ -45,6 +45,8 @@ def tf1_graph_side(config: TrainConfig) -> parity.TF1GraphSide:
             loss=g.loss,
             train_op=g.train_op,
             variables=list(g.params.values()),
+            train_feed=g.train_feed,
+            eval_feed=g.eval_feed,
         )
 
     return parity.TF1GraphSide(build, name=graph_style.STYLE, device=tf_device_name(config.device))
@@ -70,8 +72,11 @@ def _tape_side(config: TrainConfig, style, make_optimizer) -> parity.TF2Side:
         logits = style.forward(model.params, inputs)
         return tf.nn.softmax(logits) if config.loss == "tutorial" else logits
 
+    # the larger models' steps also take the dropout rate and seed (0: none)
+    dropout = () if style in (eager_style, function_style) else (config.dropout_rate, config.seed)
+
     def train_step(model: TapeModel, images, labels) -> tf.Tensor:
-        return style.train_step(model.params, model.optimizer, images, labels, config.loss)
+        return style.train_step(model.params, model.optimizer, images, labels, config.loss, *dropout)
 
     return parity.TF2Side(
         make_model, train_step=train_step, forward=forward, name=style.STYLE, device=tf_device_name(config.device)
@@ -114,7 +119,7 @@ class KerasFitSide(parity.TF2Side):
         module = style_module(keras_style.STYLE, config.model)
 
         def make_model() -> keras.Model:
-            model = module.build_model(initial_weights(config), config.loss)
+            model = module.build_model(initial_weights(config), config.loss if module is keras_style else config)
             module.compile_model(model, config, batch_loss=True)  # every step's own loss, for the trajectory
             return model
 

@@ -1,7 +1,8 @@
 """`tfparity sidebyside`: the modules' real source, aligned stage by stage, with the API changes each stage makes.
 
-By default the tutorial code of the four styles (TF1 graph, eager, tf.function, keras.fit);
-`--tuned`, the tuned idioms' modules instead (TF1 in-graph against tf.function whole-epoch).
+By default the tutorial code of the four styles (TF1 graph, eager, tf.function, keras.fit) of
+the softmax model, `--model NAME` another model's; `--tuned`, the tuned idioms' modules instead
+(TF1 in-graph against tf.function whole-epoch).
 Reading the modules is `sidebyside_stages`; the renderings are `sidebyside_markdown` (stages
 one after another) and `sidebyside_html` (one standalone page, modules in columns), which alone
 needs Pygments (`tfparity[html]`).
@@ -33,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"the tuned idioms as their own comparison: {' vs '.join(tuned_styles())} "
         "(data preloaded into the TF1 graph, many steps per Session.run; the whole epoch in one tf.function call)",
     )
+    parser.add_argument(
+        "--model",
+        choices=list(idioms.MODEL_MODULES),
+        default="softmax",
+        help="whose code: the four styles of this model (compat.models; the tuned idioms are the softmax's)",
+    )
     cli.add_output_arguments(parser, formats=("markdown", "html"))
 
 
@@ -43,6 +50,8 @@ def command_line(view: View, fmt: str, output: str | None) -> str:
         parts.append("--tuned")
     elif view.styles != default_styles():
         parts.append("--styles " + " ".join(view.styles))
+    if view.model != "softmax":
+        parts.append(f"--model {view.model}")
     if fmt != "markdown":
         parts.append(f"--format {fmt}")
     if output:
@@ -62,7 +71,9 @@ def render(view: View, fmt: str, output: str | None = None) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.format == "html":
         cli.require_extra("html", "pygments", what="--format html")
-    view = build_view(tuned_styles() if args.tuned else args.styles)
+    if args.tuned and args.model != "softmax":
+        raise cli.UsageError(f"--tuned shows the softmax model's tuned idioms; drop --model {args.model} or --tuned")
+    view = build_view(tuned_styles() if args.tuned else args.styles, args.model)
     output = display_path(args.output) if args.output else None
     cli.write_output(render(view, args.format, output), args.output, quiet=args.quiet)
     return 0

@@ -111,6 +111,7 @@ class View:
     columns: tuple[Column, ...]
     stages: dict[str, dict[str, StageSource]]  # stage -> style -> source
     mappings: dict[str, tuple[StageMapping, ...]]  # stage -> mappings it exercises
+    model: str = "softmax"  # the model (compat.models) whose modules the columns are
 
     @property
     def styles(self) -> list[str]:
@@ -119,7 +120,8 @@ class View:
     @property
     def title(self) -> str:
         first, *rest = self.columns
-        return f"{first.title} vs {', '.join(c.title for c in rest)}, stage by stage"
+        model = "" if self.model == "softmax" else f", the {self.model} model"
+        return f"{first.title} vs {', '.join(c.title for c in rest)}{model}, stage by stage"
 
     def first_uses(self) -> dict[ApiMapping, list[str]]:
         """Each mapping the view exercises, in order of the first stage that does, with all its stages."""
@@ -177,10 +179,32 @@ def display_path(path: str | Path) -> str:
 
 
 def module_title(module: ModuleType, name: str) -> tuple[str, str]:
-    """("TF1 graph", "placeholders, ...") from a docstring that starts "TF1 graph style: placeholders, ..."."""
+    """("TF1 graph", "placeholders, ...") from a docstring that starts "TF1 graph style: placeholders, ...",
+    ("TF1 graph", "the CNN: ...") from one that starts "TF1 graph style, the CNN: ..."."""
     first = (inspect.getdoc(module) or name).splitlines()[0]
     title, sep, summary = first.partition(" style: ")
+    if not sep:
+        title, sep, summary = first.partition(" style, ")
     return (title, summary) if sep else (name, first)
+
+
+def import_title(origin: ModuleType, name: str, reader: ModuleType) -> str:
+    """Where `reader` took code from: "Eager" within the softmax's modules; from another model's
+    module, "Eager, the MLPs" or "Eager, the softmax model"."""
+    title, summary = module_title(origin, name)
+    softmax = set(idioms.MODULES.values())
+    if origin.__name__ in softmax:
+        return title if reader.__name__ in softmax else f"{title}, the softmax model"
+    model, sep, _ = summary.partition(": ")
+    return f"{title}, {model}" if sep and model.startswith("the ") else title
+
+
+def registered_modules() -> dict[str, str]:
+    """Every module the registry names, for every model: module path -> the style or idiom it writes."""
+    paths = {path: name for name, path in idioms.MODULES.items()}
+    for modules in idioms.MODEL_MODULES.values():
+        paths.update({path: style for style, path in modules.items()})
+    return paths
 
 
 def taken_unchanged(node: ast.stmt, module: ModuleType, registered: dict[str, str]) -> list[tuple[ModuleType, str]]:
@@ -223,17 +247,17 @@ def unchanged_code(stage: Code, module: ModuleType, registered: dict[str, str]) 
             code = Code(display_path(inspect.getsourcefile(obj)), start, "".join(text).rstrip("\n"))
             style = registered[origin.__name__]
             reason = comment.group("reason") if comment else ""
-            imports.append(Import(style, module_title(origin, style)[0], reason, code))
+            imports.append(Import(style, import_title(origin, style, module), reason, code))
     return tuple(imports), bool(body) and taking == len(body)
 
 
-def read_style(style: str) -> tuple[Column, dict[str, StageSource]]:
-    """One registered module (`idioms.MODULES`), cut into its stages."""
-    module = idioms.module(style)
+def read_style(style: str, model: str = "softmax") -> tuple[Column, dict[str, StageSource]]:
+    """One registered module (a style's for `model`, or a tuned idiom's), cut into its stages."""
+    module = idioms.module(style) if model == "softmax" else idioms.style_module(style, model)
     path = inspect.getsourcefile(module)
     shown = display_path(path)
     stages = split_stages(Path(path).read_text(encoding="utf-8"), shown)
-    registered = {module_path: name for name, module_path in idioms.MODULES.items() if name != style}
+    registered = {path: name for path, name in registered_modules().items() if path != module.__name__}
     out = {}
     for name, code in stages.items():
         imports, only_imports = unchanged_code(code, module, registered)
@@ -265,23 +289,24 @@ def tuned_styles() -> list[str]:
     return list(idioms.TUNED_MODULES)
 
 
-def build_view(names: list[str] | None = None) -> View:
-    """The view of the named modules, in that order (default: `default_styles()`)."""
+def build_view(names: list[str] | None = None, model: str = "softmax") -> View:
+    """The view of the named modules of `model`, in that order (default: `default_styles()`)."""
     names = list(names) if names else default_styles()
-    unknown = [n for n in names if n not in idioms.MODULES]
+    known = list(idioms.MODULES) if model == "softmax" else list(idioms.STYLES)  # tuned idioms: the softmax's
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"unknown style(s) {unknown}; choose from {list(idioms.MODULES)}")
+        raise ValueError(f"unknown style(s) {unknown} for the {model} model; choose from {known}")
     if len(names) < 2:
         raise ValueError(f"sidebyside needs two or more styles, got {names}; for example --styles tf1_graph function")
     if len(set(names)) != len(names):
         raise ValueError(f"style named twice in {names}")
     columns, per_style = [], {}
     for name in names:
-        column, stages = read_style(name)
+        column, stages = read_style(name, model)
         columns.append(column)
         per_style[name] = stages
     stages = {stage: {name: per_style[name][stage] for name in names} for stage in STAGES}
-    return View(tuple(columns), stages, {stage: stage_mappings(stages[stage]) for stage in STAGES})
+    return View(tuple(columns), stages, {stage: stage_mappings(stages[stage]) for stage in STAGES}, model)
 
 
 def doc_label(url: str) -> str:

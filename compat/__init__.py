@@ -5,7 +5,7 @@ the benchmarks import from here.
 """
 
 from tfparity.compat.batches import BatchPlan, iterate_batches, make_batch_plan
-from tfparity.compat.config import LOSS_FORMS, OPTIMIZERS, RunResult, TrainConfig, weights_digest
+from tfparity.compat.config import INITIALIZERS, LOSS_FORMS, OPTIMIZERS, RunResult, TrainConfig, weights_digest
 from tfparity.compat.data import (
     DataError,
     DataFormatError,
@@ -26,6 +26,7 @@ __all__ = [
     "BatchPlan",
     "iterate_batches",
     "make_batch_plan",
+    "INITIALIZERS",
     "LOSS_FORMS",
     "MODELS",
     "OPTIMIZERS",

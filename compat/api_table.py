@@ -375,6 +375,6 @@ STAGE_ROWS: tuple[ApiMapping, ...] = (
         docs=(API + "tf/keras/Model#evaluate", API + "tf/keras/metrics/CategoricalAccuracy"),
         tf1_symbols=("tf.compat.v1.Session.run",),
         tf2_symbols=("keras.Model.evaluate", "keras.metrics.CategoricalAccuracy"),
-        tf2_code=(r"\.evaluate\(",),
+        tf2_code=(r"\bmodel\.evaluate\(",),
     ),
 )

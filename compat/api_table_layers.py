@@ -19,6 +19,7 @@ LAYER_ROWS: tuple[ApiMapping, ...] = (
             "not the tutorial's truncated_normal(stddev=0.1) and 0.1: copy them in to compare"
         ),
         stage="model",
+        in_styles=True,
         docs=(API + "tf/compat/v1/nn/conv2d", API + "tf/keras/layers/Conv2D"),
         tf1_symbols=("tf.compat.v1.nn.conv2d",),
         tf2_symbols=("tf.nn.conv2d", "keras.layers.Conv2D"),
@@ -33,6 +34,7 @@ LAYER_ROWS: tuple[ApiMapping, ...] = (
             "(7x7) gives 3x3 where TF1's 'SAME' gave 4x4: state padding='same' to keep TF1's shapes"
         ),
         stage="model",
+        in_styles=True,
         docs=(API + "tf/compat/v1/nn/max_pool", API + "tf/keras/layers/MaxPool2D"),
         tf1_symbols=("tf.compat.v1.nn.max_pool",),
         tf2_symbols=("tf.nn.max_pool2d", "keras.layers.MaxPooling2D"),
@@ -42,17 +44,23 @@ LAYER_ROWS: tuple[ApiMapping, ...] = (
     ApiMapping(
         tf1="`tf.compat.v1.nn.dropout(h, keep_prob)`, `keep_prob` fed 0.5 while training and 1.0 while evaluating",
         tf2="`tf.nn.dropout(h, rate=1 - keep_prob)` while training only, or `keras.layers.Dropout(rate)` called "
-        "with `training=`",
+        "with `training=`; for masks that code elsewhere can replay, `tf.nn.experimental.stateless_dropout(h, rate, "
+        "seed=[seed, step])`, the op Keras 3's `Dropout(rate, seed=seed)` calls at its step-th call",
         why=(
             "TF2's second argument is `rate`, the fraction dropped: the same number drops the complement "
             "(the `keep-prob-vs-rate` pitfall). `tf_upgrade_v2` rewrites the call to `rate=1 - (keep_prob)`; a "
-            "hand port, or a Keras `Dropout` given the TF1 number, does not"
+            "hand port, or a Keras `Dropout` given the TF1 number, does not. TF1's masks came from a stateful op "
+            "seeded per graph, which nothing in TF2 replays: tfparity's styles all draw the stateless op's"
         ),
         stage="model",
+        in_styles=True,
         docs=(API + "tf/compat/v1/nn/dropout", API + "tf/nn/dropout", API + "tf/keras/layers/Dropout"),
         tf1_symbols=("tf.compat.v1.nn.dropout",),
-        tf2_symbols=("tf.nn.dropout", "keras.layers.Dropout"),
-        tf1_code=(r"\bnn\.dropout\(", r"\bkeep_prob\b"),
-        tf2_code=(r"\bnn\.dropout\(|\blayers\.Dropout\(", r"\brate\b"),
+        tf2_symbols=("tf.nn.dropout", "keras.layers.Dropout", "tf.nn.experimental.stateless_dropout"),
+        tf1_code=(r"\bnn\.dropout\(|\bstateless_dropout\(", r"\bkeep_prob\b"),
+        tf2_code=(
+            r"\bnn\.dropout\(|\blayers\.Dropout\(|\bstateless_dropout\(|\bdropout\(",
+            r"\brate\b|\bdropout_rate\b",
+        ),
     ),
 )

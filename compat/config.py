@@ -21,7 +21,7 @@ from tfparity.compat.models import MODELS, model_spec
 
 Optimizer = Literal["sgd", "adam", "rmsprop"]
 LossForm = Literal["mean", "sum", "tutorial"]
-Initializer = Literal["zeros", "normal", "glorot_uniform"]
+Initializer = Literal["zeros", "normal", "glorot_uniform", "truncated_normal"]
 Device = Literal["cpu", "gpu"]
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "rmsprop")
@@ -30,7 +30,7 @@ LOSS_FORMS: dict[str, str] = {
     "sum": "softmax_cross_entropy_with_logits, summed over the batch (stable)",
     "tutorial": "-reduce_sum(y_ * log(softmax(logits))), summed over the batch (the TF1 tutorial, seed-faithful)",
 }
-INITIALIZERS: tuple[str, ...] = ("zeros", "normal", "glorot_uniform")
+INITIALIZERS: tuple[str, ...] = ("zeros", "normal", "glorot_uniform", "truncated_normal")
 DEVICES: tuple[str, ...] = ("cpu", "gpu")
 
 
@@ -58,6 +58,10 @@ class TrainConfig:
     loss: LossForm = "mean"
     init: Initializer = "zeros"
     init_stddev: float = 0.01
+    init_bias: float = 0.0  # every bias's starting value (the TF1 CNN tutorial's is 0.1)
+    # Keras' Dropout rate (TF1 fed keep_prob = 1 - rate) after each hidden layer of a model with dropout;
+    # every style draws the masks keras.layers.Dropout(rate, seed=seed) draws (compat.models says how).
+    dropout_rate: float = 0.0
     seed: int = 0
     device: Device = "cpu"
     model: str = "softmax"  # a row of compat.models.MODELS
@@ -90,6 +94,10 @@ class TrainConfig:
             problems.append("adam_beta1 and adam_beta2 must lie in [0, 1)")
         if not self.adam_epsilon > 0:
             problems.append(f"adam_epsilon must be > 0, got {self.adam_epsilon!r}")
+        if not 0 <= self.dropout_rate < 1:
+            problems.append(f"dropout_rate must lie in [0, 1), got {self.dropout_rate!r}")
+        elif self.dropout_rate and not MODELS.get(self.model, MODELS["softmax"]).dropout:
+            problems.append(f"the {self.model} model has no dropout layer: dropout_rate must be 0")
         if not self.init_stddev > 0:
             problems.append(f"init_stddev must be > 0, got {self.init_stddev!r}")
         if problems:

@@ -3,6 +3,14 @@
 One source for these facts: `TrainConfig.model` names a row, `initial_weights` draws the row's
 variables, the styles' registry (`benchmarks.idioms`) finds the row's modules, and the commands'
 `--model` lists the rows. Variables are named as the TF1 code names them, in creation order.
+
+Dropout is random, and the styles must still agree: every style draws the masks Keras'
+`Dropout(rate, seed=config.seed)` draws. Keras 3 makes its k-th training call's mask with
+`tf.nn.experimental.stateless_dropout(x, rate, seed=[seed, k])`, a counter-based generator
+with no hidden state, so the eager and `tf.function` styles call that op with the step their
+optimizer has counted, and the TF1 graph with its global step (its `keep_prob` placeholder fed
+`1 - rate` to train and 1 to evaluate, as TF1 code fed it). `tf.compat.v1.nn.dropout`'s own
+masks come from a stateful op seeded per graph, which no TF2 code can replay.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ class ModelSpec:
     optimizers: tuple[str, ...]  # what its styles train it with
     reference: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields of the run it reproduces
     published: str = ""  # the result that run reproduces, and where it was published
+    dropout: bool = False  # a Dropout layer after the last hidden layer (TrainConfig.dropout_rate)
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -50,6 +59,56 @@ MODELS: dict[str, ModelSpec] = {
             "init": "glorot_uniform",
         },
         published="test accuracy 0.98 after 5 epochs (Chollet, Deep Learning with Python, section 2.1)",
+    ),
+    "mlp_dropout": ModelSpec(
+        "mlp_dropout",
+        "Dense(128, relu) -> Dropout(0.2) -> Dense(10), Adam (TensorFlow 2's beginner quickstart)",
+        {
+            "hidden/kernel": (NUM_FEATURES, 128),
+            "hidden/bias": (128,),
+            "output/kernel": (128, NUM_CLASSES),
+            "output/bias": (NUM_CLASSES,),
+        },
+        ("adam", "rmsprop", "sgd"),
+        reference={
+            "optimizer": "adam",
+            "learning_rate": 0.001,
+            "adam_epsilon": 1e-7,  # the quickstart's Keras Adam default, stated to TF1's AdamOptimizer too
+            "batch_size": 32,
+            "steps": 9375,  # 5 epochs of 60,000 at batch 32
+            "init": "glorot_uniform",
+            "dropout_rate": 0.2,
+        },
+        published="test accuracy 0.9775 after 5 epochs (TensorFlow 2 quickstart for beginners)",
+        dropout=True,
+    ),
+    "cnn": ModelSpec(
+        "cnn",
+        "conv 5x5x32, pool, conv 5x5x64, pool, Dense(1024, relu), dropout, Dense(10), Adam 1e-4 "
+        "(TF1's 'Deep MNIST for experts')",
+        {
+            "conv1/kernel": (5, 5, 1, 32),
+            "conv1/bias": (32,),
+            "conv2/kernel": (5, 5, 32, 64),
+            "conv2/bias": (64,),
+            "fc1/kernel": (7 * 7 * 64, 1024),
+            "fc1/bias": (1024,),
+            "output/kernel": (1024, NUM_CLASSES),
+            "output/bias": (NUM_CLASSES,),
+        },
+        ("adam", "sgd", "rmsprop"),
+        reference={
+            "optimizer": "adam",
+            "learning_rate": 1e-4,
+            "batch_size": 50,
+            "steps": 20000,
+            "init": "truncated_normal",
+            "init_stddev": 0.1,
+            "init_bias": 0.1,
+            "dropout_rate": 0.5,  # the tutorial's keep_prob 0.5
+        },
+        published="test accuracy about 0.992 after 20,000 steps (TensorFlow's 'Deep MNIST for experts')",
+        dropout=True,
     ),
 }
 

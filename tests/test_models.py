@@ -1,6 +1,6 @@
 """The models beyond the softmax (compat.models): the MLP in the four styles, through `tfparity compare --model`.
 
-A short run (300 steps of the 2,345 that reproduce the book's 0.98): every style lands on the TF1
+A short run (150 steps of the 2,345 that reproduce the book's 0.98): every style lands on the TF1
 graph's weights within issue 16's targets, with its parity verdict, and the same test accuracy.
 """
 
@@ -42,7 +42,7 @@ def mlp_rows(mnist):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         status = cli.main(
-            ["compare", "--model", "mlp", "--steps", "300", "--data-dir", mnist.source, "-q", "--format", "json"]
+            ["compare", "--model", "mlp", "--steps", "150", "--data-dir", mnist.source, "-q", "--format", "json"]
         )
     assert status == 0
     return {row["style"]: row for row in json.loads(out.getvalue())}
@@ -51,7 +51,7 @@ def mlp_rows(mnist):
 def test_compare_mlp_prints_four_rows_at_issue_16s_parity_targets(mlp_rows):
     assert list(mlp_rows) == list(idioms.STYLES) and {r["model"] for r in mlp_rows.values()} == {"mlp"}
     reference = mlp_rows["tf1_graph"]
-    assert reference["test_accuracy"] >= 0.93  # 300 steps; the full 2,345 reproduce the book's 0.98 (docs)
+    assert reference["test_accuracy"] >= 0.88  # 150 steps; the full 2,345 reproduce the book's 0.98 (docs)
     for style, target in WEIGHT_TARGET.items():
         row = mlp_rows[style]
         assert row["verdict"] == parity.PARITY, row["verdict_detail"]
@@ -76,3 +76,29 @@ def test_an_unknown_model_is_refused_by_name(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["compare", "--model", "resnet"])
     assert exit_.value.code == 2 and "invalid choice: 'resnet'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+def test_sidebyside_model_shows_that_models_four_modules_and_the_api_changes_their_code_makes(model, tmp_path):
+    from tfparity.benchmarks import sidebyside_stages
+
+    view = sidebyside_stages.build_view(None, model)
+    assert [c.path for c in view.columns] == [
+        sidebyside_stages.display_path(idioms.style_module(s, model).__file__) for s in view.styles
+    ]
+    found = {f.mapping.tf1.split("`")[1].split("(")[0] for stage in view.mappings.values() for f in stage}
+    expected = {
+        "mlp": {"tf.compat.v1.train.RMSPropOptimizer"},
+        "cnn": {"tf.compat.v1.nn.conv2d", "tf.compat.v1.nn.dropout"},
+    }
+    assert expected[model] <= found, found
+    out = tmp_path / "sbs.md"
+    assert cli.main(["sidebyside", "--model", model, "-q", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert f"--model {model}" in text.splitlines()[2] and f"the {model} model" in text.splitlines()[0]
+
+
+def test_sidebyside_tuned_idioms_are_the_softmax_models(capsys):
+    assert cli.main(["sidebyside", "--tuned", "--model", "cnn"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--tuned shows the softmax model's tuned idioms" in err

@@ -206,8 +206,8 @@ def test_detection_follows_the_source_not_a_list(monkeypatch):
     """Take the placeholders out of the TF1 data stage and their mapping leaves that stage."""
     real = sidebyside_stages.read_style
 
-    def without_placeholders(style):
-        column, stages = real(style)
+    def without_placeholders(style, model="softmax"):
+        column, stages = real(style, model)
         if style == "tf1_graph":
             data = stages["data"]
             text = data.code.text.replace("tf.compat.v1.placeholder(", "make_tensor(")
@@ -239,15 +239,16 @@ def test_command_writes_both_formats_and_rejects_bad_styles(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "report, styles, options",
+    "report, styles, options, model",
     [
-        (REPORT, REPORT_STYLES, f"--styles {' '.join(REPORT_STYLES)}"),
-        (TUNED_REPORT, TUNED, "--tuned"),
+        (REPORT, REPORT_STYLES, f"--styles {' '.join(REPORT_STYLES)}", "softmax"),
+        (TUNED_REPORT, TUNED, "--tuned", "softmax"),
+        *[(f"benchmarks/reports/{m}_four_styles.md", None, f"--model {m}", m) for m in ("mlp", "cnn")],
     ],
-    ids=["tutorial", "tuned"],
+    ids=["tutorial", "tuned", "mlp", "cnn"],
 )
-def test_committed_report_is_current(report, styles, options):
-    expected = sidebyside.render(sidebyside_stages.build_view(styles), "markdown", report)
+def test_committed_report_is_current(report, styles, options, model):
+    expected = sidebyside.render(sidebyside_stages.build_view(styles, model), "markdown", report)
     committed = (REPO / report).read_text()
     assert committed == expected, f"{report} is stale: regenerate with `tfparity sidebyside {options} -o {report}`"
 

@@ -21,8 +21,10 @@ WEIGHT_TOL = {"eager": 1e-6, "function": 1e-6, "keras_fit": 1e-5}
 LOSS_TOL = parity.Tolerance(rtol=0, atol=1e-5)
 ADAM_TOL = parity.Tolerance(rtol=0, atol=1e-5)  # every style, Adam with the stated epsilon
 SGD = TrainConfig(steps=1000, batch_size=100, learning_rate=0.5, optimizer="sgd", loss="mean", init="zeros")
-ADAM = TrainConfig(steps=1000, learning_rate=0.001, optimizer="adam", adam_epsilon=1e-8)
-TUTORIAL = TrainConfig.tutorial(steps=1000)
+# 300 Adam steps: eager Keras Adam costs ~30 ms a step on 2 cores, and 300 already separate the
+# default epsilons by 1,000x what the stated ones leave.
+ADAM = TrainConfig(steps=300, learning_rate=0.001, optimizer="adam", adam_epsilon=1e-8)
+TUTORIAL = TrainConfig.tutorial(steps=500)  # half the tutorial's 1,000: already past 0.90 on every style
 KERAS_DEFAULT_EPSILON = "keras_fit, Keras' default epsilon 1e-7"
 
 
@@ -118,7 +120,7 @@ def test_adam_default_epsilons_drift_apart(adam_reports):
     default = adam_reports[KERAS_DEFAULT_EPSILON]
     drift = default.trajectory.final_weight_divergence
     agree = adam_reports["keras_fit"].trajectory.final_weight_divergence
-    assert drift > 1e-2 > 100 * agree, (drift, agree)
+    assert drift > max(5e-3, 1000 * agree), (drift, agree)
     assert default.verdict == parity.BUG, f"\n{default}"  # stable problem: the drift is far above what 1 ulp grows to
 
 

@@ -84,6 +84,8 @@ class TrainGraph(NamedTuple):
     loss: tf.Tensor
     train_op: tf.Operation
     accuracy: tf.Tensor
+    train_feed: dict = {}  # fixed feeds of a training step (a model with dropout: its keep_prob)
+    eval_feed: dict = {}  # ... and of an evaluation
 
 
 def build_graph(config: TrainConfig) -> TrainGraph:

@@ -6,7 +6,6 @@ softmax model's: the other stages are bound from the eager module, unchanged.
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
 from tfparity.compat import Datasets, RunResult, TrainConfig, initial_weights, tf_device_name
@@ -23,6 +22,7 @@ make_inputs = mlp_eager.make_inputs  # unchanged
 # %% stage: model
 build_model = mlp_eager.build_model  # unchanged: variables live outside the compiled step
 forward = mlp_eager.forward  # unchanged: traced into the graph with the step
+dropout_seed = mlp_eager.dropout_seed  # unchanged: reads the optimizer's step counter inside the graph
 
 
 # %% stage: loss
@@ -34,17 +34,9 @@ make_optimizer = mlp_eager.make_optimizer  # unchanged: built before the first t
 
 
 # %% stage: train step
-@tf.function
-def train_step(
-    params: dict[str, tf.Variable], optimizer: keras.optimizers.Optimizer, images, labels, loss_form: str
-) -> tf.Tensor:
-    """The eager step, traced once per input signature."""
-    with tf.GradientTape() as tape:
-        loss = loss_fn(forward(params, images), labels, loss_form)
-    variables = list(params.values())
-    grads = tape.gradient(loss, variables)
-    optimizer.apply_gradients(zip(grads, variables, strict=True))
-    return loss
+# The eager step itself, compiled: traced into a graph once per input signature (the Python
+# arguments, loss form, rate and seed, are part of it), that graph rerun at every later call.
+train_step = tf.function(mlp_eager.train_step)
 
 
 # %% stage: loop
@@ -55,7 +47,7 @@ def train(data: Datasets, config: TrainConfig) -> RunResult:
         params = build_model(initial_weights(config))
         optimizer = make_optimizer(config, params)
         losses = clock.loop(
-            lambda xs, ys: train_step(params, optimizer, xs, ys, config.loss),
+            lambda xs, ys: train_step(params, optimizer, xs, ys, config.loss, config.dropout_rate, config.seed),
             batches,
             finish=lambda losses: tf.stack(losses).numpy(),
         )

@@ -1,6 +1,8 @@
-"""keras.fit style, the MLP: `keras.Sequential([Dense(512, "relu"), Dense(10)])` with `compile` and `fit`.
+"""keras.fit style, the MLPs: `keras.Sequential([Dense(512, "relu"), Dense(10)])` with `compile` and `fit`,
+and the quickstart's `Sequential([Dense(128, "relu"), Dropout(0.2), Dense(10)])`.
 
-Keras' "first look at a neural network" as written there, but for two things every style shares:
+Keras' "first look at a neural network" and the quickstart as written there (less the quickstart's
+`Flatten`: the images arrive flat), but for two things every style shares:
 the weights start where the others' do (set after building), and the last layer gives logits to
 a loss that takes them (`from_logits=True`), where the book's ends in a softmax. The optimizer is
 `mlp_eager`'s: RMSprop with TF1's epsilon and its velocities at ones. Data, loss, loop and
@@ -25,11 +27,13 @@ make_inputs = keras_style.make_inputs  # unchanged: the planned tf.data pipeline
 
 
 # %% stage: model
-def build_model(init: dict[str, np.ndarray], loss_form: str) -> keras.Model:
-    """Two Dense layers named as the TF1 variables are; the tutorial loss wants probabilities."""
-    hidden = keras.layers.Dense(512, activation="relu", name="hidden")
-    output = keras.layers.Dense(10, activation="softmax" if loss_form == "tutorial" else None, name="output")
-    model = keras.Sequential([keras.Input((784,)), hidden, output])
+def build_model(init: dict[str, np.ndarray], config: TrainConfig) -> keras.Model:
+    """Two Dense layers named as the TF1 variables are, and `mlp_dropout`'s Dropout between them
+    (seeded by config.seed: every style draws its masks); the tutorial loss wants probabilities."""
+    hidden = keras.layers.Dense(init["hidden/kernel"].shape[1], activation="relu", name="hidden")
+    output = keras.layers.Dense(10, activation="softmax" if config.loss == "tutorial" else None, name="output")
+    dropout = [keras.layers.Dropout(config.dropout_rate, seed=config.seed)] if config.dropout_rate else []
+    model = keras.Sequential([keras.Input((784,)), hidden, *dropout, output])
     for layer in (hidden, output):
         layer.set_weights([init[f"{layer.name}/kernel"], init[f"{layer.name}/bias"]])
     return model
@@ -66,7 +70,7 @@ def train(data: Datasets, config: TrainConfig, *, steps_per_execution: int = 1, 
     clock = StepClock()
     with tf.device(tf_device_name(config.device)):
         plan, dataset = make_inputs(data, config)
-        model = build_model(initial_weights(config), config.loss)
+        model = build_model(initial_weights(config), config)
         compile_model(model, config, steps_per_execution, batch_loss=batch_loss)
         record = keras_style.RecordSteps(clock, "batch_loss" if batch_loss else "loss")
         clock.mark_start()
