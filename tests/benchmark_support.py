@@ -8,12 +8,13 @@ module imports `tfparity_cache`. Not a test module itself (python_files is test_
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tfparity.benchmarks.benchrunner import child_environment
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,7 +26,8 @@ def data_path(mnist) -> str:
 def run_child(
     args: list[str], cwd: Path, extra_env: dict[str, str] | None = None, timeout: int = 300
 ) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(extra_env or {})}
+    # Without xdist's worker variables: a child pytest that finds them turns pytest-benchmark off.
+    env = {**child_environment(), "TF_CPP_MIN_LOG_LEVEL": "2", **(extra_env or {})}
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
