@@ -19,7 +19,7 @@ import sys
 
 from tfparity.benchmarks import allocator, cache, cli, idioms
 from tfparity.benchmarks.benchrender import render
-from tfparity.benchmarks.benchrunner import failure_excerpt, run_suite, storage_note
+from tfparity.benchmarks.benchrunner import SuiteRun, failure_excerpt, run_suite, storage_note
 from tfparity.benchmarks.benchstats import build_report, load_previous, nothing_measured, ratio_drift
 from tfparity.compat import MODELS, tf_logs
 
@@ -132,10 +132,8 @@ def run(args: argparse.Namespace) -> int:
     if note and not args.quiet:
         print(f"tfparity bench: {note}", file=sys.stderr)
     suite = run_suite(args, total_cases=len(cases))
-    if suite.benchmark_json is None and not suite.outcomes:  # pytest stopped before running any case
-        sys.stderr.write(suite.output)
-        print(f"tfparity bench: pytest exited with status {suite.returncode} and ran no case", file=sys.stderr)
-        return suite.returncode or 1
+    if (status := no_case_ran(suite)) is not None:
+        return status
     report = build_report(cases, suite, args.benchmark_json)
     if previous is not None:
         report["ratio_drift"] = ratio_drift(report["cases"], previous, args.previous)
@@ -146,14 +144,8 @@ def run(args: argparse.Namespace) -> int:
         for path in plot(report, args.plot):
             if not args.quiet:
                 print(f"tfparity bench: wrote {path}", file=sys.stderr)
-    failed = [r for r in report["cases"] if r["status"] in ("failed", "error")]
-    if failed or suite.returncode != 0:
-        sys.stderr.write(failure_excerpt(suite.output))
-        print(
-            f"tfparity bench: {len(failed)} case(s) failed; pytest exited with status {suite.returncode}",
-            file=sys.stderr,
-        )
-        return suite.returncode or 1
+    if (status := failures(report, suite)) is not None:
+        return status
     if nothing_measured(report):
         print(f"tfparity bench: {nothing_measured(report)}", file=sys.stderr)
         return 1
@@ -165,6 +157,7 @@ SOFTMAX_ONLY = ("styles", "idioms", "devices", "batch_sizes", "steps", "plot", "
 
 def run_models(args: argparse.Namespace) -> int:
     """`--models`: the models suite in a child pytest, its table, and exit 1 when a case failed."""
+    from tfparity.benchmarks.bench_models import MODEL_IDIOMS  # pytest: the bench extra, checked above
     from tfparity.benchmarks.benchmodels import build_models_report, render_models
 
     given = [f"--{name.replace('_', '-')}" for name in SOFTMAX_ONLY if getattr(args, name)]
@@ -172,22 +165,33 @@ def run_models(args: argparse.Namespace) -> int:
         raise cli.UsageError(f"{' '.join(given)}: the softmax suite's options; --models runs every style on the CPU")
     if args.benchmark_json is None:
         args.benchmark_json = cli.output_file_in_new_folders(str(cache.default_benchmark_json()))
-    suite = run_suite(args, total_cases=5 * len(args.models))
-    if suite.benchmark_json is None and not suite.outcomes:
-        sys.stderr.write(suite.output)
-        print(f"tfparity bench: pytest exited with status {suite.returncode} and ran no case", file=sys.stderr)
-        return suite.returncode or 1
+    suite = run_suite(args, total_cases=len(MODEL_IDIOMS) * len(args.models))
+    if (status := no_case_ran(suite)) is not None:
+        return status
     report = build_models_report(suite, args.benchmark_json)
     cli.write_output(render_models(report, args.format), args.output, quiet=args.quiet)
+    return failures(report, suite) or 0
+
+
+def no_case_ran(suite: SuiteRun) -> int | None:
+    """pytest stopped before running any case: its output and a non-zero status (None: cases ran)."""
+    if suite.benchmark_json is not None or suite.outcomes:
+        return None
+    sys.stderr.write(suite.output)
+    print(f"tfparity bench: pytest exited with status {suite.returncode} and ran no case", file=sys.stderr)
+    return suite.returncode or 1
+
+
+def failures(report: dict, suite: SuiteRun) -> int | None:
+    """Cases that failed (or pytest's own failure): their tracebacks and a non-zero status (None: none)."""
     failed = [r for r in report["cases"] if r["status"] in ("failed", "error")]
-    if failed or suite.returncode != 0:
-        sys.stderr.write(failure_excerpt(suite.output))
-        print(
-            f"tfparity bench: {len(failed)} case(s) failed; pytest exited with status {suite.returncode}",
-            file=sys.stderr,
-        )
-        return suite.returncode or 1
-    return 0
+    if not failed and suite.returncode == 0:
+        return None
+    sys.stderr.write(failure_excerpt(suite.output))
+    print(
+        f"tfparity bench: {len(failed)} case(s) failed; pytest exited with status {suite.returncode}", file=sys.stderr
+    )
+    return suite.returncode or 1
 
 
 def check_devices(cases: list[idioms.Case]) -> None:
