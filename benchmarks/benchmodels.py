@@ -93,9 +93,10 @@ def render_models(report: dict[str, Any], fmt: str) -> str:
         f"test acc: on {', '.join(f'{n:,}' for n in sorted(tested)) or 'the'} test images; every case holds "
         "TF1 feed_dict's accuracy within 0.1 point and its weights within 1e-5 (keras.fit 1e-4)",
     ]
+    headers = [h.replace("|", "\\|") for h in HEADERS] if fmt == "markdown" else HEADERS  # a bare | splits a cell
     table = tabulate(
         [table_row(r) for r in rows],
-        headers=HEADERS,
+        headers=headers,
         tablefmt="github" if fmt == "markdown" else "simple",
         disable_numparse=True,
     )

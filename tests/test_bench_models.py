@@ -60,3 +60,13 @@ def test_softmax_suite_options_are_refused_with_models(capsys):
     assert cli.main(["bench", "--models", "cnn", "--styles", "eager"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--styles: the softmax suite's options" in err
+
+
+def test_markdown_escapes_the_bar_in_a_header():
+    from tfparity.benchmarks.benchmodels import HEADERS, render_models
+
+    context = dict.fromkeys(("tensorflow", "keras", "numpy", "python", "cpu", "cpu_count", "benchmark_json"), "?")
+    row = {"model": "cnn", "style": "eager", "idiom": "gradient_tape", "status": "failed", "message": ""}
+    text = render_models({"context": context, "cases": [row]}, "markdown")
+    header = next(line for line in text.splitlines() if line.startswith("| model"))
+    assert "max \\|dW\\| vs TF1" in header and header.count(" | ") == len(HEADERS) - 1
