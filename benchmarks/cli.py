@@ -71,18 +71,18 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-verify", action="store_true", help="skip the checksum of known data sets")
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """`--model` and one flag per TrainConfig field; a flag left out takes the model's own run (`compat.models`)."""
+def add_config_arguments(parser: argparse.ArgumentParser, *, every_model: bool = False) -> None:
+    """`--model` and one flag per TrainConfig field; a flag left out takes the model's own run (`compat.models`).
+    `every_model`: `--model all` too, every model one after another."""
     from tfparity.compat import INITIALIZERS, LOSS_FORMS, MODELS, OPTIMIZERS, TrainConfig
 
     g = parser.add_argument_group(
         "training config (every field of compat.TrainConfig; a flag left out keeps the --model's own run)"
     )
+    every = {"all": "every model in turn, each at its own run where a flag does not say"} if every_model else {}
+    models = {name: spec.what for name, spec in MODELS.items()} | every
     g.add_argument(
-        "--model",
-        choices=list(MODELS),
-        default="softmax",
-        help="; ".join(f"{name}: {spec.what}" for name, spec in MODELS.items()),
+        "--model", choices=list(models), default="softmax", help="; ".join(f"{k}: {v}" for k, v in models.items())
     )
     g.add_argument("--steps", type=int, default=None, help="training steps (batches)")
     g.add_argument("--batch-size", type=int, default=None, help="examples per step")
@@ -159,8 +159,9 @@ def model_defaults(field: str) -> str:
     return f"(default: {base}{'; ' + others if others else ''})"
 
 
-def config_from_args(args: argparse.Namespace):
-    """The TrainConfig the flags describe; a device that is not there is an error before any work."""
+def config_from_args(args: argparse.Namespace, model: str | None = None):
+    """The TrainConfig the flags describe (for `model`, default `--model`); a device that is not there is an
+    error before any work."""
     from tfparity.compat import TrainConfig, tf_device_name
 
     given = dict(
@@ -182,12 +183,13 @@ def config_from_args(args: argparse.Namespace):
         device=args.device,
     )
     fields = {name: value for name, value in given.items() if value is not None}
+    model = model or args.model
     if getattr(args, "tutorial", False):
-        if args.model != "softmax":
+        if model != "softmax":
             raise UsageError(f"--tutorial is the softmax model's TF1 tutorial run; drop it or --model {args.model}")
         config = TrainConfig.tutorial(**{k: v for k, v in fields.items() if k not in ("loss", "learning_rate")})
     else:
-        config = TrainConfig.for_model(args.model, **fields)
+        config = TrainConfig.for_model(model, **fields)
     if config.device == "gpu":
         tf_logs.import_tensorflow()
         tf_device_name("gpu")  # DeviceUnavailable: one line, exit 2, before any style runs

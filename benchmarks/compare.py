@@ -20,13 +20,13 @@ from tabulate import tabulate
 
 from tfparity.benchmarks import cli, idioms, parity_sides
 from tfparity.benchmarks.progress import Progress
-from tfparity.compat import Datasets, RunResult, TrainConfig, max_abs_diff, parity, weights_digest
+from tfparity.compat import MODELS, Datasets, RunResult, TrainConfig, max_abs_diff, parity, weights_digest
 from tfparity.compat.finite import FIX as NONFINITE_FIX
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     cli.add_data_arguments(parser)
-    cli.add_config_arguments(parser)
+    cli.add_config_arguments(parser, every_model=True)
     parser.add_argument(
         "--styles",
         nargs="+",
@@ -221,12 +221,25 @@ def _nonfinite_section(table_rows: list[dict[str, Any]], fmt: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = cli.config_from_args(args)
+    models = list(MODELS) if args.model == "all" else [args.model]
+    configs = [cli.config_from_args(args, model) for model in models]  # every config checked before any work
     names = idioms.select_styles(args.styles)
     data = cli.load_data_from_args(args)
-    results = run_styles(data, config, names, quiet=args.quiet)
-    reports = parity_verdicts(data, config, results, quiet=args.quiet)
-    cli.write_output(render(rows(results, reports), args.format, data, config), args.output, quiet=args.quiet)
+    status, outputs, every_row = 0, [], []
+    for config in configs:
+        results = run_styles(data, config, names, quiet=args.quiet)
+        reports = parity_verdicts(data, config, results, quiet=args.quiet)
+        table_rows = rows(results, reports)
+        every_row += table_rows
+        outputs.append(render(table_rows, args.format, data, config))
+        status = max(status, report_problems(results, reports))
+    text = render(every_row, "json", data, configs[0]) if args.format == "json" else "\n\n".join(outputs)
+    cli.write_output(text, args.output, quiet=args.quiet)
+    return status
+
+
+def report_problems(results: dict[str, RunResult | BaseException], reports: dict[str, parity.ParityReport]) -> int:
+    """Failed styles, non-finite runs and bugs, each said on stderr: 1 if any, else 0."""
     failed = [n for n, r in results.items() if isinstance(r, BaseException)]
     for name in failed:
         print(

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tfparity.benchmarks import cli, idioms
-from tfparity.compat import TrainConfig, initial_weights, parity
+from tfparity.compat import MODELS, TrainConfig, initial_weights, parity
 
 WEIGHT_TARGET = {"eager": 1e-5, "function": 1e-5, "keras_fit": 1e-4}  # max |dW| vs TF1 (issue 16)
 RATE, SEED, STEPS = 0.2, 7, 3
@@ -158,3 +158,14 @@ def test_compare_cnn_prints_four_rows_at_parity_or_judged_sensitive(cnn_rows):
     assert list(rows) == list(idioms.STYLES) and {r["model"] for r in rows.values()} == {"cnn"}
     assert rows["tf1_graph"]["test_accuracy"] >= 0.2  # 10 of the tutorial's 20,000 steps (docs: a longer run)
     assert_at_targets_or_judged_sensitive(rows)
+
+
+def test_compare_model_all_runs_every_model_in_turn_into_one_json_list(mnist, tmp_path):
+    folder = write_idx_subset(tmp_path / "mnist", mnist, 2000, 500)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        argv = ["compare", "--model", "all", "--steps", "10", "--styles", "function", "--data-dir", folder]
+        assert cli.main([*argv, "-q", "--format", "json"]) == 0
+    rows = json.loads(out.getvalue())
+    assert [(r["model"], r["style"]) for r in rows] == [(m, s) for m in MODELS for s in ("tf1_graph", "function")]
+    assert all(r["verdict"] != parity.BUG and r["same_batches"] for r in rows)
