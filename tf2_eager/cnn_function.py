@@ -21,7 +21,6 @@ make_inputs = cnn_eager.make_inputs  # unchanged
 # %% stage: model
 build_model = cnn_eager.build_model  # unchanged: variables live outside the compiled step
 forward = cnn_eager.forward  # unchanged: traced into the graph with the step
-dropout_seed = cnn_eager.dropout_seed  # unchanged: reads the optimizer's step counter inside the graph
 
 
 # %% stage: loss

@@ -22,7 +22,6 @@ make_inputs = mlp_eager.make_inputs  # unchanged
 # %% stage: model
 build_model = mlp_eager.build_model  # unchanged: variables live outside the compiled step
 forward = mlp_eager.forward  # unchanged: traced into the graph with the step
-dropout_seed = mlp_eager.dropout_seed  # unchanged: reads the optimizer's step counter inside the graph
 
 
 # %% stage: loss
