@@ -157,7 +157,7 @@ SOFTMAX_ONLY = ("styles", "idioms", "devices", "batch_sizes", "steps", "plot", "
 
 def run_models(args: argparse.Namespace) -> int:
     """`--models`: the models suite in a child pytest, its table, and exit 1 when a case failed."""
-    from tfparity.benchmarks.bench_models import MODEL_IDIOMS  # pytest: the bench extra, checked above
+    from tfparity.benchmarks.bench_models import model_idioms  # pytest: the bench extra, checked above
     from tfparity.benchmarks.benchmodels import build_models_report, render_models
 
     given = [f"--{name.replace('_', '-')}" for name in SOFTMAX_ONLY if getattr(args, name)]
@@ -165,7 +165,7 @@ def run_models(args: argparse.Namespace) -> int:
         raise cli.UsageError(f"{' '.join(given)}: the softmax suite's options; --models runs every style on the CPU")
     if args.benchmark_json is None:
         args.benchmark_json = cli.output_file_in_new_folders(str(cache.default_benchmark_json()))
-    suite = run_suite(args, total_cases=len(MODEL_IDIOMS) * len(args.models))
+    suite = run_suite(args, total_cases=sum(len(model_idioms(m)) for m in args.models))
     if (status := no_case_ran(suite)) is not None:
         return status
     report = build_models_report(suite, args.benchmark_json)

@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 
 from tfparity.benchmarks import flops, idioms
-from tfparity.compat import Datasets, RunResult, TrainConfig, max_abs_diff
+from tfparity.compat import MODELS as MODELS_SPECS
+from tfparity.compat import Datasets, RunResult, TrainConfig, load_dataset, max_abs_diff
 
-MODELS = ("mlp", "mlp_dropout", "cnn")
+MODELS = ("mlp", "mlp_dropout", "cnn", "linear_regression", "logistic_regression")
 # (style, idiom): the tutorial code of each style, and keras.fit running a fifth of a round per call
 MODEL_IDIOMS = (
     ("tf1_graph", "feed_dict"),
@@ -33,6 +34,30 @@ MODEL_IDIOMS = (
     ("keras_fit", "default"),
     ("keras_fit", "steps_per_execution"),
 )
+# The regression tutorials' input idioms, in every style: birth_life one example per step (CS20's
+# loop: 190 Session.runs an epoch), hand-cut minibatches of 10 and a shuffled tf.data pipeline of
+# 10 (the per-example-loop pitfall reads the three's examples/s); Pima's whole training split as
+# one batch through tf.data. idiom -> its TrainConfig fields and the styles' input pipeline.
+REGRESSION_IDIOMS: dict[str, dict[str, tuple]] = {
+    "linear_regression": {
+        "per_example": ({"batch_size": 1, "learning_rate": 0.001, "shuffle": False}, "feed_dict"),
+        "minibatch": ({"batch_size": 10, "learning_rate": 0.01, "shuffle": False}, "feed_dict"),
+        "tf_data": ({"batch_size": 10, "learning_rate": 0.01, "shuffle": True}, "tf_data"),
+    },
+    "logistic_regression": {"tf_data": ({}, "tf_data")},
+}
+STYLES = ("tf1_graph", "eager", "function", "keras_fit")
+REGRESSION_EPOCHS = {"quick": 1, "full": 5}  # per round: the idioms of a model see the same examples
+PIMA_STEPS = {"quick": 20, "full": 200}
+
+
+def model_idioms(model: str) -> list[tuple[str, str]]:
+    """(style, idiom) of the model's cases."""
+    if model not in REGRESSION_IDIOMS:
+        return list(MODEL_IDIOMS)
+    return [(style, idiom) for idiom in REGRESSION_IDIOMS[model] for style in STYLES]
+
+
 CALLS_PER_ROUND = 5  # keras.fit steps_per_execution: the round's steps in this many calls
 # Steps per round, multiples of CALLS_PER_ROUND. The quick mode's fit CI's 2 cores (a CNN step takes
 # 0.1 to 0.3 s there). The full mode's stop where each model is still within issue 16's targets of
@@ -43,9 +68,12 @@ QUICK_STEPS = {"mlp": 60, "mlp_dropout": 60, "cnn": 10}
 FULL_STEPS = {"mlp": 300, "mlp_dropout": 120, "cnn": 10}
 FULL_ROUNDS = {"mlp": 5, "mlp_dropout": 5, "cnn": 10}
 QUICK_TEST_EXAMPLES = 1000
+BIRTH_LIFE_ROWS = 190
 WEIGHT_TARGET = {"tf1_graph": 0.0, "eager": 1e-5, "function": 1e-5, "keras_fit": 1e-4}  # max |dW| vs TF1 (issue 16)
 ACCURACY_TOLERANCE = 0.001
 LAYERS: dict[str, tuple[flops.Layer, ...]] = {
+    "linear_regression": (flops.Dense(1, 1),),
+    "logistic_regression": (flops.Dense(8, 1),),
     "mlp": (flops.Dense(784, 512), flops.Dense(512, 10)),
     "mlp_dropout": (flops.Dense(784, 128), flops.Dense(128, 10)),
     "cnn": (
@@ -55,24 +83,34 @@ LAYERS: dict[str, tuple[flops.Layer, ...]] = {
         flops.Dense(1024, 10),
     ),
 }
-CEILING_OP = {"mlp": "matmul", "mlp_dropout": "matmul", "cnn": "conv2d"}
+CEILING_OP = {"cnn": "conv2d"}  # the others: "matmul"
 
 
 def case_params() -> list:
     return [
         pytest.param(model, style, idiom, id=f"{model}-{style}-{idiom}")
         for model in MODELS
-        for style, idiom in MODEL_IDIOMS
+        for style, idiom in model_idioms(model)
     ]
 
 
-def idiom_train(style: str, idiom: str, steps: int) -> idioms.TrainFn:
+def idiom_train(style: str, idiom: str, steps: int, model: str = "mlp") -> idioms.TrainFn:
+    if model in REGRESSION_IDIOMS:  # keras.fit reads the planned tf.data pipeline in every idiom
+        pipeline = REGRESSION_IDIOMS[model][idiom][1]
+        return idioms.style_train(style, **({} if style == "keras_fit" else {"pipeline": pipeline}))
     options = {"steps_per_execution": steps // CALLS_PER_ROUND} if idiom == "steps_per_execution" else {}
     return idioms.style_train(style, **options)
 
 
-def bench_config(model: str, full: bool) -> TrainConfig:
-    return TrainConfig.for_model(model, steps=(FULL_STEPS if full else QUICK_STEPS)[model])
+def bench_config(model: str, full: bool, idiom: str = "") -> TrainConfig:
+    if model not in REGRESSION_IDIOMS:
+        return TrainConfig.for_model(model, steps=(FULL_STEPS if full else QUICK_STEPS)[model])
+    mode = "full" if full else "quick"
+    fields = REGRESSION_IDIOMS[model][idiom][0]
+    config = TrainConfig.for_model(model, **fields)
+    if model == "logistic_regression":
+        return config.replace(steps=PIMA_STEPS[mode])
+    return config.replace(steps=REGRESSION_EPOCHS[mode] * (BIRTH_LIFE_ROWS // config.batch_size))
 
 
 def with_fewer_test_examples(data: Datasets, count: int) -> Datasets:
@@ -84,6 +122,17 @@ def with_fewer_test_examples(data: Datasets, count: int) -> Datasets:
 def models_data(bench_data: Datasets, pytestconfig: pytest.Config) -> Datasets:
     full = pytestconfig.getoption("bench_full")
     return bench_data if full else with_fewer_test_examples(bench_data, QUICK_TEST_EXAMPLES)
+
+
+@pytest.fixture(scope="session")
+def data_for(models_data: Datasets) -> Callable[[str], Datasets]:
+    """`data_for(model)`: the MNIST data (as the suite's options found it), or the regression model's own file."""
+
+    def data(model: str) -> Datasets:
+        dataset = MODELS_SPECS[model].dataset
+        return models_data if dataset == "mnist" else load_dataset(dataset)
+
+    return data
 
 
 @pytest.fixture(scope="session")
@@ -100,12 +149,12 @@ def ceilings() -> Callable[[str], flops.Ceiling]:
 
 
 @pytest.fixture(scope="session")
-def model_reference(models_data: Datasets) -> Callable[[TrainConfig], RunResult]:
+def model_reference(data_for) -> Callable[[TrainConfig], RunResult]:
     runs: dict[TrainConfig, RunResult] = {}
 
     def reference(config: TrainConfig) -> RunResult:
         if config not in runs:
-            runs[config] = idioms.style_train("tf1_graph")(models_data, config)
+            runs[config] = idioms.style_train("tf1_graph")(data_for(config.model), config)
         return runs[config]
 
     return reference
@@ -132,31 +181,37 @@ def efficiency(model: str, runs: list[RunResult], ceiling: flops.Ceiling) -> dic
 
 
 @pytest.mark.parametrize("model,style,idiom", case_params())
-def test_model_speed_and_accuracy(benchmark, model, style, idiom, pytestconfig, models_data, model_reference, ceilings):
+def test_model_speed_and_accuracy(benchmark, model, style, idiom, pytestconfig, data_for, model_reference, ceilings):
     full = pytestconfig.getoption("bench_full")
-    config = bench_config(model, full)
-    train = idiom_train(style, idiom, config.steps)
+    config = bench_config(model, full, idiom)
+    train = idiom_train(style, idiom, config.steps, model)
+    models_data = data_for(model)
     reference = model_reference(config)
     runs: list[RunResult] = []
-    rounds = pytestconfig.getoption("bench_rounds") or (FULL_ROUNDS[model] if full else 1)
+    rounds = pytestconfig.getoption("bench_rounds") or (FULL_ROUNDS.get(model, 10) if full else 1)
     benchmark.group = f"{model}: cpu, batch {config.batch_size}, {config.steps} steps per run"
+    if model in REGRESSION_IDIOMS:  # the idioms see the same examples per run: one group
+        benchmark.group = f"{model}: cpu, {config.steps * config.batch_size} examples per run"
     benchmark.extra_info.update(model=model, style=style, idiom=idiom, device="cpu", steps=config.steps)
     benchmark.pedantic(lambda: runs.append(train(models_data, config)), rounds=rounds, warmup_rounds=1, iterations=1)
     timed = runs[-rounds:]
     final = timed[-1]
     diff = max_abs_diff(reference.weights, final.weights)
-    benchmark.extra_info.update(efficiency(model, timed, ceilings(CEILING_OP[model])))
+    benchmark.extra_info.update(efficiency(model, timed, ceilings(CEILING_OP.get(model, "matmul"))))
     benchmark.extra_info.update(
         batch_size=config.batch_size,
         test_examples=models_data.test.num_examples,
-        test_accuracy=final.test_accuracy,
-        reference_test_accuracy=reference.test_accuracy,
         max_abs_dw=max(diff.values()),
     )
     assert final.plan_fingerprint == reference.plan_fingerprint, "trained on other batches than TF1"
-    assert abs(final.test_accuracy - reference.test_accuracy) <= ACCURACY_TOLERANCE, (
-        f"{model} {style}/{idiom}: test accuracy {final.test_accuracy:.4f}, TF1 {reference.test_accuracy:.4f}"
-    )
+    if "test_mse" in final.extra:  # a regression: no accuracy, its test mean squared error instead
+        benchmark.extra_info.update(test_mse=final.extra["test_mse"], reference_test_mse=reference.extra["test_mse"])
+        assert final.extra["test_mse"] == pytest.approx(reference.extra["test_mse"], rel=1e-4), f"{model} {style}"
+    else:
+        benchmark.extra_info.update(test_accuracy=final.test_accuracy, reference_test_accuracy=reference.test_accuracy)
+        assert abs(final.test_accuracy - reference.test_accuracy) <= ACCURACY_TOLERANCE, (
+            f"{model} {style}/{idiom}: test accuracy {final.test_accuracy:.4f}, TF1 {reference.test_accuracy:.4f}"
+        )
     worst = max(diff, key=diff.get)
     assert diff[worst] <= WEIGHT_TARGET[style], (
         f"{model} {style}/{idiom}: max |d{worst}| {diff[worst]:.2e} against TF1 feed_dict, "

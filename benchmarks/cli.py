@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from tfparity.benchmarks.errors import UsageError
 from tfparity.compat import tf_logs
 
 # Before anything imports TensorFlow: keep its C++ INFO chatter off the terminal.
@@ -49,6 +50,11 @@ COMMANDS = {
         "benchmark every style and idiom (pytest-benchmark): ms/step, examples/s, first step, "
         "time to 0.91, ratios to TF1 and the NumPy floor",
     ),
+    "checkpoint": (
+        "tfparity.benchmarks.checkpoint_cmd",
+        "inspect a TF1 or TF2 checkpoint; convert one to the other era's format (or Keras' .weights.h5), "
+        "verified on the forward pass; round-trip a model through every style",
+    ),
     "upgrade": (
         "tfparity.benchmarks.upgrade",
         "run TensorFlow's tf_upgrade_v2 on a TF1 script; show its diff and report, "
@@ -59,148 +65,34 @@ COMMANDS = {
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--dataset", choices=["mnist", "fashion_mnist"], default="mnist", help="the data set to train on"
+        "--dataset",
+        choices=["mnist", "fashion_mnist"],
+        default=None,
+        help="the images the MNIST models train on (default: mnist); the regression models read their own file",
     )
     parser.add_argument(
         "--data-dir",
         default=None,
         metavar="PATH",
-        help="folder of the four IDX files, or a Keras mnist.npz (default: $TFPARITY_MNIST_DIR / "
-        "$TFPARITY_FASHION_MNIST_DIR, $TFPARITY_DATA_DIR/<dataset>, system folders, then Keras' download cache)",
+        help="folder of the four IDX files, or a Keras mnist.npz; for a regression model, its file or the folder "
+        "holding it (default: $TFPARITY_MNIST_DIR / $TFPARITY_FASHION_MNIST_DIR, $TFPARITY_DATA_DIR/<dataset>, "
+        "system folders, then the download cache)",
     )
     parser.add_argument("--no-verify", action="store_true", help="skip the checksum of known data sets")
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, *, every_model: bool = False) -> None:
-    """`--model` and one flag per TrainConfig field; a flag left out takes the model's own run (`compat.models`).
-    `every_model`: `--model all` too, every model one after another."""
-    from tfparity.compat import INITIALIZERS, LOSS_FORMS, MODELS, OPTIMIZERS, TrainConfig
+def load_data_from_args(args: argparse.Namespace, model: str | None = None):
+    """The data set `model` (default `--model`, else softmax) trains on, as the flags name it; a batch no
+    style can draw from it is an error before any work."""
+    from tfparity.compat import MODELS, load_dataset
 
-    g = parser.add_argument_group(
-        "training config (every field of compat.TrainConfig; a flag left out keeps the --model's own run)"
-    )
-    every = {"all": "every model in turn, each at its own run where a flag does not say"} if every_model else {}
-    models = {name: spec.what for name, spec in MODELS.items()} | every
-    g.add_argument(
-        "--model", choices=list(models), default="softmax", help="; ".join(f"{k}: {v}" for k, v in models.items())
-    )
-    g.add_argument("--steps", type=int, default=None, help="training steps (batches)")
-    g.add_argument("--batch-size", type=int, default=None, help="examples per step")
-    g.add_argument("--learning-rate", "--lr", type=float, default=None, help="the optimizer's step size")
-    g.add_argument(
-        "--optimizer",
-        choices=list(OPTIMIZERS),
-        default=None,
-        help="tf.compat.v1.train's GradientDescent / Adam / RMSProp and their TF2 counterparts (as the model allows)",
-    )
-    g.add_argument("--adam-beta1", type=float, default=None, help="Adam's first-moment decay")
-    g.add_argument("--adam-beta2", type=float, default=None, help="Adam's second-moment decay")
-    g.add_argument(
-        "--adam-epsilon",
-        type=float,
-        default=None,
-        help="Adam's epsilon, stated on both sides (TF1 defaults to 1e-8, Keras to 1e-7)",
-    )
-    g.add_argument(
-        "--loss",
-        choices=list(LOSS_FORMS),
-        default=None,
-        help="; ".join(f"{k}: {v}" for k, v in LOSS_FORMS.items()),
-    )
-    g.add_argument(
-        "--init",
-        choices=list(INITIALIZERS),
-        default=None,
-        help="initial weights, drawn once in NumPy and given to every style",
-    )
-    g.add_argument(
-        "--init-stddev", type=float, default=None, help="standard deviation of --init normal and truncated_normal"
-    )
-    g.add_argument("--init-bias", type=float, default=None, help="every bias's initial value")
-    g.add_argument(
-        "--dropout-rate",
-        type=float,
-        default=None,
-        help="fraction of hidden units dropped while training (TF1 fed keep_prob = 1 - rate); models with dropout",
-    )
-    g.add_argument("--rmsprop-rho", type=float, default=None, help="RMSProp's decay (TF1's and Keras' 0.9)")
-    g.add_argument(
-        "--rmsprop-epsilon", type=float, default=None, help="RMSProp's epsilon, stated on both sides (TF1: 1e-10)"
-    )
-    g.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        help="seed of the initial weights and the batch plan (a parity target's: the plan only)",
-    )
-    g.add_argument(
-        "--device",
-        choices=["cpu", "gpu"],
-        default=None,
-        help="where every style runs (gpu: checked up front)",
-    )
-    for action in g._group_actions:  # a left-out flag takes the model's run: say what that is, model by model
-        if action.default is None and action.dest in TrainConfig.__dataclass_fields__:
-            action.help = f"{action.help} {model_defaults(action.dest)}"
-    g.add_argument(
-        "--tutorial",
-        action="store_true",
-        help="the seed-faithful TF1 tutorial config (summed log-softmax loss, SGD 0.01); overrides --loss and --lr",
-    )
-
-
-def model_defaults(field: str) -> str:
-    """'(default: 1000; mlp 2345)': a field's value in the softmax run, then where another model's run differs."""
-    from tfparity.compat import MODELS, TrainConfig
-
-    values = {model: getattr(TrainConfig.for_model(model), field) for model in MODELS}
-    base = values.pop("softmax")
-    others = ", ".join(f"{model} {value}" for model, value in values.items() if value != base)
-    return f"(default: {base}{'; ' + others if others else ''})"
-
-
-def config_from_args(args: argparse.Namespace, model: str | None = None):
-    """The TrainConfig the flags describe (for `model`, default `--model`); a device that is not there is an
-    error before any work."""
-    from tfparity.compat import TrainConfig, tf_device_name
-
-    given = dict(
-        steps=args.steps,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        optimizer=args.optimizer,
-        adam_beta1=args.adam_beta1,
-        adam_beta2=args.adam_beta2,
-        adam_epsilon=args.adam_epsilon,
-        rmsprop_rho=args.rmsprop_rho,
-        rmsprop_epsilon=args.rmsprop_epsilon,
-        loss=args.loss,
-        init=args.init,
-        init_stddev=args.init_stddev,
-        init_bias=args.init_bias,
-        dropout_rate=args.dropout_rate,
-        seed=args.seed,
-        device=args.device,
-    )
-    fields = {name: value for name, value in given.items() if value is not None}
-    model = model or args.model
-    if getattr(args, "tutorial", False):
-        if model != "softmax":
-            raise UsageError(f"--tutorial is the softmax model's TF1 tutorial run; drop it or --model {args.model}")
-        config = TrainConfig.tutorial(**{k: v for k, v in fields.items() if k not in ("loss", "learning_rate")})
-    else:
-        config = TrainConfig.for_model(model, **fields)
-    if config.device == "gpu":
-        tf_logs.import_tensorflow()
-        tf_device_name("gpu")  # DeviceUnavailable: one line, exit 2, before any style runs
-    return config
-
-
-def load_data_from_args(args: argparse.Namespace):
-    """The data set the flags name; a batch no style can draw from it is an error before any work."""
-    from tfparity.compat import load_dataset
-
-    data = load_dataset(args.dataset, args.data_dir, verify=not args.no_verify)
+    model = model or getattr(args, "model", None) or "softmax"
+    dataset = MODELS[model].dataset if model in MODELS else "mnist"
+    if dataset != "mnist" and args.dataset is not None:
+        raise UsageError(f"--dataset {args.dataset}: the {model} model trains on {dataset} only; drop --dataset")
+    # with --model all, --data-dir names the MNIST data: the regression models find their own files
+    path = None if dataset != "mnist" and getattr(args, "model", None) == "all" else args.data_dir
+    data = load_dataset(args.dataset or dataset, path, verify=not args.no_verify)
     batch_size = getattr(args, "batch_size", None)
     if batch_size is not None and batch_size > data.train.num_examples:
         raise UsageError(
@@ -220,14 +112,6 @@ def require_extra(extra: str, *modules: str, what: str) -> None:
 
 
 # --- output paths: checked when the command line is parsed, before any work -----------------
-
-
-class UsageError(Exception):
-    """Bad input found before any work starts: one line on stderr, exit status 2.
-
-    Not a ValueError: argparse would turn that, raised by a `type=` function, into its own
-    message without ours.
-    """
 
 
 def _probe_folder(folder: Path, path: str) -> None:
@@ -326,6 +210,7 @@ EXAMPLES = {
     "pitfalls": "tfparity pitfalls adam-epsilon sum-vs-mean-loss --format markdown",
     "bench": "tfparity bench --quick --devices cpu --plot plots/ -o bench.txt",
     "upgrade": "tfparity upgrade my_tf1_script.py -o my_tf2_script.py --apply-fixes --format json",
+    "checkpoint": "tfparity checkpoint convert train/model.ckpt-1000 -o keras/model.weights.h5 --to keras --model mlp",
 }
 
 

@@ -18,15 +18,16 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
-from tfparity.benchmarks import cli, idioms, parity_sides
+from tfparity.benchmarks import cli, config_args, idioms, parity_sides, regression_plots
 from tfparity.benchmarks.progress import Progress
 from tfparity.compat import MODELS, Datasets, RunResult, TrainConfig, max_abs_diff, parity, weights_digest
 from tfparity.compat.finite import FIX as NONFINITE_FIX
+from tfparity.compat.tasks import epoch_losses, task_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     cli.add_data_arguments(parser)
-    cli.add_config_arguments(parser, every_model=True)
+    config_args.add_config_arguments(parser, every_model=True)
     parser.add_argument(
         "--styles",
         nargs="+",
@@ -34,6 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=list(idioms.STYLES),
         metavar="STYLE",
         help=f"subset of {list(idioms.STYLES)} (the TF1 reference always runs)",
+    )
+    parser.add_argument(
+        "--plot",
+        default=None,
+        metavar="DIR",
+        help="the regression models: draw the data and each style's fit (birth_life's line, Pima's decision "
+        "boundary on its two strongest features) as PNGs in DIR (made if missing; needs tfparity[bench])",
     )
     cli.add_output_arguments(parser)
 
@@ -84,11 +92,14 @@ def verdict_cell(report: parity.ParityReport | None) -> str:
 
 
 def rows(
-    results: dict[str, RunResult | BaseException], reports: dict[str, parity.ParityReport] | None = None
+    results: dict[str, RunResult | BaseException],
+    reports: dict[str, parity.ParityReport] | None = None,
+    num_examples: int | None = None,
 ) -> list[dict[str, Any]]:
     """One row per style. A run that went non-finite (or a non-finite reference) has no
     max |dW| (None) and is never bit-identical: NaN equals nothing. `reports` adds each style's
-    parity verdict (the reference's own row says "reference")."""
+    parity verdict (the reference's own row says "reference"); `num_examples` (the training set's
+    size) adds each epoch's mean loss, the curve the regression tutorials print."""
     reports = reports or {}
     ref = results.get(idioms.REFERENCE)
     ref_ok = isinstance(ref, RunResult) and ref.nonfinite is None
@@ -105,7 +116,9 @@ def rows(
                 "style": name,
                 "model": result.config.model,
                 "test_accuracy": result.test_accuracy,
+                "test_mse": result.extra.get("test_mse"),
                 "final_loss": result.final_loss,
+                "epoch_losses": curve(result, num_examples),
                 "max_abs_dw": dw,
                 "max_abs_db": db,
                 "bit_identical": comparable and weights_digest(ref.weights) == weights_digest(result.weights),
@@ -127,6 +140,13 @@ def rows(
             }
         )
     return out
+
+
+def curve(result: RunResult, num_examples: int | None) -> list[float] | None:
+    """Each whole epoch's mean step loss, for the models whose tutorials print it (else None)."""
+    if num_examples is None or not MODELS[result.config.model].curve_epochs:
+        return None
+    return [float(v) for v in epoch_losses(result.losses, num_examples, result.config.batch_size)]
 
 
 def kernel_and_bias_diffs(reference: dict[str, Any], candidate: dict[str, Any]) -> tuple[float, float]:
@@ -166,7 +186,9 @@ def _diff_cell(row: dict[str, Any], key: str) -> str:
 def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: TrainConfig) -> str:
     if fmt == "json":
         return json.dumps(_json_safe(table_rows), indent=2, allow_nan=False)
-    headers = ["style", "test acc", "final loss", "max |dW| vs TF1", "max |db| vs TF1", "parity verdict"]
+    regression = task_of(config.model) == "regression"
+    headers = ["style", "test MSE" if regression else "test acc", "final loss", "max |dW| vs TF1", "max |db| vs TF1"]
+    headers += ["parity verdict"]
     headers += ["s", "ms/step"]
     body = []
     for r in table_rows:
@@ -176,7 +198,7 @@ def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: T
         body.append(
             [
                 r["style"],
-                f"{r['test_accuracy']:.4f}",
+                f"{r['test_mse']:.4f}" if regression else f"{r['test_accuracy']:.4f}",
                 f"{r['final_loss']:.6g}",
                 _diff_cell(r, "max_abs_dw"),
                 _diff_cell(r, "max_abs_db"),
@@ -188,7 +210,7 @@ def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: T
     title = (
         f"{config.model} model; {data.name} ({data.train.num_examples} train / {data.test.num_examples} test, "
         f"{data.source}); "
-        f"{config.optimizer} lr={config.learning_rate:g}, loss={config.loss}, init={config.init}, "
+        f"{config.optimizer} lr={config.learning_rate:g}, loss={config.loss}, init={init_cell(config)}, "
         f"batch={config.batch_size}, steps={config.steps}, seed={config.seed}, device={config.device}"
     )
     if fmt == "markdown":  # a bare | inside a cell would split the column in a pipe table
@@ -199,8 +221,29 @@ def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: T
         "parity verdict: against the TF1 run, by `tfparity parity`'s rule; Nx: its margin (above 1x: a bug).",
     ]
     note = "\n".join(notes if fmt == "table" else [f"_{n}_" for n in notes])
-    sections = [title, table, *_nonfinite_section(table_rows, fmt), note]
+    sections = [title, table, *_curve_section(table_rows, config, fmt), *_nonfinite_section(table_rows, fmt), note]
     return "\n\n".join(sections)
+
+
+def init_cell(config: TrainConfig) -> str:
+    """'zeros', or 'zeros, W=0.1' where the model's tutorial starts a variable at a constant."""
+    constants = MODELS[config.model].initial_values
+    return ", ".join([config.init, *(f"{name}={value:g}" for name, value in constants.items())])
+
+
+def _curve_section(table_rows: list[dict[str, Any]], config: TrainConfig, fmt: str) -> list[str]:
+    """The mean loss of the epochs the model's tutorial prints, one column per style (nothing for other models)."""
+    ran = [r for r in table_rows if r.get("epoch_losses")]
+    if not ran:
+        return []
+    epochs = [e for e in MODELS[config.model].curve_epochs if e <= len(ran[0]["epoch_losses"])]
+    epochs = epochs or [len(ran[0]["epoch_losses"])]
+    body = [[e, *(f"{r['epoch_losses'][e - 1]:.6g}" for r in ran)] for e in epochs]
+    table = tabulate(
+        body, headers=["epoch", *(r["style"] for r in ran)], tablefmt="github" if fmt == "markdown" else "simple"
+    )
+    caption = f"mean training loss by epoch (the tutorial's printout; {MODELS[config.model].published}):"
+    return [caption + ("\n\n" if fmt == "markdown" else "\n") + table]
 
 
 def _nonfinite_section(table_rows: list[dict[str, Any]], fmt: str) -> list[str]:
@@ -222,18 +265,23 @@ def _nonfinite_section(table_rows: list[dict[str, Any]], fmt: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     models = list(MODELS) if args.model == "all" else [args.model]
-    configs = [cli.config_from_args(args, model) for model in models]  # every config checked before any work
+    configs = [config_args.config_from_args(args, model) for model in models]  # every config checked before any work
+    plots = regression_plots.check_plot_dir(args.plot, models) if args.plot else None
     names = idioms.select_styles(args.styles)
-    data = cli.load_data_from_args(args)
+    datas = [cli.load_data_from_args(args, model) for model in models]
     status, outputs, every_row = 0, [], []
-    for config in configs:
+    for config, data in zip(configs, datas, strict=True):
         results = run_styles(data, config, names, quiet=args.quiet)
         reports = parity_verdicts(data, config, results, quiet=args.quiet)
-        table_rows = rows(results, reports)
+        table_rows = rows(results, reports, data.train.num_examples)
         every_row += table_rows
         outputs.append(render(table_rows, args.format, data, config))
+        if plots is not None and config.model in regression_plots.PLOTS:
+            written = regression_plots.plot(config.model, data, results, plots)
+            if not args.quiet:
+                print(f"tfparity compare: drew {', '.join(map(str, written))}", file=sys.stderr)
         status = max(status, report_problems(results, reports))
-    text = render(every_row, "json", data, configs[0]) if args.format == "json" else "\n\n".join(outputs)
+    text = render(every_row, "json", datas[0], configs[0]) if args.format == "json" else "\n\n".join(outputs)
     cli.write_output(text, args.output, quiet=args.quiet)
     return status
 

@@ -69,8 +69,15 @@ MODEL_MODULES: dict[str, dict[str, str]] = {
         "function": "tfparity.tf2_eager.cnn_function",
         "keras_fit": "tfparity.tf2_eager.cnn_keras",
     },
+    "linear_regression": {
+        "tf1_graph": "tfparity.tf1_graph.regression_graph",
+        "eager": "tfparity.tf2_eager.regression_eager",
+        "function": "tfparity.tf2_eager.regression_function",
+        "keras_fit": "tfparity.tf2_eager.regression_keras",
+    },
 }
 MODEL_MODULES["mlp_dropout"] = MODEL_MODULES["mlp"]  # the same code: its width and dropout come from the config
+MODEL_MODULES["logistic_regression"] = MODEL_MODULES["linear_regression"]  # the same code: the task says which
 
 
 def style_train(style: str, **options: Any) -> TrainFn:

@@ -17,7 +17,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from tfparity.benchmarks import cli, idioms, parity_sides, parity_target
+from tfparity.benchmarks import cli, config_args, idioms, parity_sides, parity_target
 from tfparity.benchmarks.progress import Progress
 from tfparity.compat import Datasets, TrainConfig, parity
 from tfparity.compat.parity.case import ParityCase
@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the current folder importable); default: our TF2 styles against the TF1 graph",
     )
     cli.add_data_arguments(parser)
-    cli.add_config_arguments(parser)
+    config_args.add_config_arguments(parser)
     candidates = [n for n in idioms.STYLES if n != idioms.REFERENCE]
     parser.add_argument(
         "--styles",
@@ -309,7 +309,7 @@ def render(reports: dict[str, parity.ParityReport], fmt: str, heading: Heading) 
 
 
 def run(args: argparse.Namespace) -> int:
-    config = cli.config_from_args(args)
+    config = config_args.config_from_args(args)
     check_flags(args)
     if args.target:
         case = parity_target.load_case(args.target)  # every failure a UsageError, before data or training

@@ -20,16 +20,17 @@ import numpy as np
 import tensorflow as tf
 
 from tfparity.benchmarks.idioms import REFERENCE, style_module
-from tfparity.compat import Datasets, TrainConfig, accuracy, initial_weights, parity, tf_device_name
+from tfparity.compat import Datasets, TrainConfig, initial_weights, parity, tf_device_name
+from tfparity.compat.tasks import task_of, test_metric, training_labels
 from tfparity.tf1_graph import graph_style
 from tfparity.tf2_eager import eager_style, function_style, keras_style
 
 
 def batches_for(data: Datasets, config: TrainConfig) -> parity.PlannedBatches:
     """The batch plan every style's `train` draws for this config (same seed, same order)."""
-    return parity.planned_batches(
-        data.train.images, data.train.one_hot, batch_size=config.batch_size, steps=config.steps, seed=config.seed
-    )
+    labels = training_labels(data.train, config.model)
+    plan = config.batch_plan(data.train.num_examples)
+    return parity.PlannedBatches(plan, data.train.images, labels)
 
 
 def tf1_graph_side(config: TrainConfig) -> parity.TF1GraphSide:
@@ -68,15 +69,23 @@ def _tape_side(config: TrainConfig, style, make_optimizer) -> parity.TF2Side:
         params = style.build_model(initial_weights(config))
         return TapeModel(params, make_optimizer(params))
 
+    task = task_of(config.model)
+    # the regression tutorials' stages take the task; the other models' steps the loss form, and
+    # the larger models' the dropout rate and seed too (0: none)
+    forward_args = (task,) if task != "classes" else ()
+    if task != "classes":
+        step_args = (task,)
+    elif style in (eager_style, function_style):
+        step_args = (config.loss,)
+    else:
+        step_args = (config.loss, config.dropout_rate, config.seed)
+
     def forward(model: TapeModel, inputs) -> tf.Tensor:
-        logits = style.forward(model.params, inputs)
+        logits = style.forward(model.params, inputs, *forward_args)
         return tf.nn.softmax(logits) if config.loss == "tutorial" else logits
 
-    # the larger models' steps also take the dropout rate and seed (0: none)
-    dropout = () if style in (eager_style, function_style) else (config.dropout_rate, config.seed)
-
     def train_step(model: TapeModel, images, labels) -> tf.Tensor:
-        return style.train_step(model.params, model.optimizer, images, labels, config.loss, *dropout)
+        return style.train_step(model.params, model.optimizer, images, labels, *step_args)
 
     return parity.TF2Side(
         make_model, train_step=train_step, forward=forward, name=style.STYLE, device=tf_device_name(config.device)
@@ -180,5 +189,5 @@ def check_styles(
     else:
         sides = style_sides(config, [n for n in (candidates or SIDES) if n != REFERENCE])
     options.setdefault("eval_data", (data.test.images, data.test.labels))
-    options.setdefault("metrics", {"test_accuracy": accuracy})
+    options.setdefault("metrics", dict([test_metric(config.model)]))
     return parity.check_many(tf1_graph_side(config), sides, batches_for(data, config), **options)

@@ -41,6 +41,24 @@ def load_case(target: str) -> ParityCase:
         return call_factory(find_factory(import_module(where, target), name, target), name, target)
 
 
+def load_factory(target: str) -> Callable[[], Any]:
+    """The target's factory, called (with no arguments) with its folder importable; import failures: UsageError."""
+    where, name = split_target(target)
+    folder = _existing_py(where, target).parent if is_file(where) else Path.cwd()
+    with importable(folder):
+        module = import_file(folder / Path(where).name, target) if is_file(where) else import_module(where, target)
+    factory = find_factory(module, name, target)
+
+    def call() -> Any:
+        with importable(folder):
+            try:
+                return factory()
+            except Exception as exc:
+                raise UsageError(f"target {target}: {name}() raised {raised(exc)}; fix the factory") from None
+
+    return call
+
+
 def split_target(target: str) -> tuple[str, str]:
     """'dir/pair.py:sides' -> ('dir/pair.py', 'sides'); split at the last ':' (a Windows drive keeps its own)."""
     where, colon, name = target.rpartition(":")

@@ -15,7 +15,7 @@ from tfparity.compat.api_entry import (
     TUTORIAL_READER,
     ApiMapping,
 )
-from tfparity.compat.api_table_layers import LAYER_ROWS
+from tfparity.compat.api_table_layers import LAYER_ROWS, TUTORIAL_ROWS
 
 STAGE_ROWS: tuple[ApiMapping, ...] = (
     # --- data ---------------------------------------------------------------------------------
@@ -130,6 +130,7 @@ STAGE_ROWS: tuple[ApiMapping, ...] = (
     ),
     *LAYER_ROWS,  # conv2d, max_pool, dropout: api_table_layers.py
     # --- loss ---------------------------------------------------------------------------------
+    *TUTORIAL_ROWS,  # the regression tutorials' iterator (data) and losses: api_table_layers.py
     ApiMapping(
         tf1="`tf.compat.v1.log` (TF1: `tf.log`)",
         tf2="`tf.math.log`",

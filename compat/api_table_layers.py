@@ -1,7 +1,8 @@
-"""The TF1 -> TF2 table's rows for the layers of the MLPs and the CNN (issue 16): convolution, pooling, dropout.
+"""The TF1 -> TF2 table's rows for the larger models and the regression tutorials (issues 16, 17).
 
-Model-stage rows, placed in `api_table.STAGE_ROWS` after the dense layer's; apart only to keep
-each table module a readable length.
+The MLPs' and the CNN's layers (convolution, pooling, dropout), placed in `api_table.STAGE_ROWS`
+after the dense layer's, and the regression tutorials' input iterator and hand-written losses
+(`TUTORIAL_ROWS`); apart only to keep each table module a readable length.
 """
 
 from __future__ import annotations
@@ -62,5 +63,41 @@ LAYER_ROWS: tuple[ApiMapping, ...] = (
             r"\bnn\.dropout\(|\blayers\.Dropout\(|\bstateless_dropout\(|\bdropout\(",
             r"\brate\b|\bdropout_rate\b",
         ),
+    ),
+)
+
+TUTORIAL_ROWS: tuple[ApiMapping, ...] = (
+    ApiMapping(
+        tf1="`X, Y = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()` in place of the placeholders",
+        tf2="iterate the `tf.data.Dataset` itself (`for x, y in dataset: train_step(x, y)`), or `fit(dataset)`",
+        why=(
+            "in TF2 a Dataset is a Python iterable; TF1's iterator tensors were graph inputs that each "
+            "`Session.run` pulled one batch through, so the loop ran until `OutOfRangeError`"
+        ),
+        stage="data",
+        in_styles=True,
+        docs=(API + "tf/compat/v1/data/make_one_shot_iterator", API + "tf/data/Dataset"),
+        tf1_symbols=("tf.compat.v1.data.make_one_shot_iterator",),
+        tf2_symbols=("tf.data.Dataset",),
+        tf1_code=(r"\bmake_one_shot_iterator\(",),
+        tf2_code=(r"\bDataset\.from_tensor_slices\(",),
+    ),
+    ApiMapping(
+        tf1="the tutorials' losses by hand: `tf.reduce_mean(tf.square(Y - prediction))`, "
+        "`-tf.reduce_mean(Y * tf.log(h) + (1 - Y) * tf.log(1 - h))` on `h = tf.sigmoid(z)`",
+        tf2="the same expressions under a `tf.GradientTape`, or `keras.losses.MeanSquaredError()` and "
+        "`keras.losses.BinaryCrossentropy()` with `Dense(1, activation='sigmoid')`",
+        why=(
+            "the same means, computed Keras' way: on a sigmoid's output Keras 3 takes the logits underneath "
+            "(`sigmoid_cross_entropy_with_logits`), finite where `log(h)` is -inf at h = 0; the weights differ "
+            "by rounding only (keras.fit within 1e-6 of TF1 on Pima)"
+        ),
+        stage="loss",
+        in_styles=True,
+        docs=(API + "tf/keras/losses/MeanSquaredError", API + "tf/keras/losses/BinaryCrossentropy"),
+        tf1_symbols=("tf.math.square", "tf.math.sigmoid"),
+        tf2_symbols=("keras.losses.MeanSquaredError", "keras.losses.BinaryCrossentropy"),
+        tf1_code=(r"\breduce_mean\(tf\.square\(",),
+        tf2_code=(r"\blosses\.(?:MeanSquaredError|BinaryCrossentropy)\(",),
     ),
 )

@@ -46,8 +46,9 @@ class BatchPlan:
         return images[self.indices], labels[self.indices]
 
 
-def make_batch_plan(num_examples: int, batch_size: int, steps: int, seed: int) -> BatchPlan:
-    """The plan for `steps` batches of `batch_size` drawn from `num_examples`, fixed by `seed`."""
+def make_batch_plan(num_examples: int, batch_size: int, steps: int, seed: int, *, shuffle: bool = True) -> BatchPlan:
+    """The plan for `steps` batches of `batch_size` drawn from `num_examples`, fixed by `seed`;
+    without `shuffle`, every epoch in the examples' own order (the seed then changes nothing)."""
     if batch_size > num_examples:
         raise ValueError(f"batch_size {batch_size} is larger than the {num_examples} examples")
     if steps < 1 or batch_size < 1:
@@ -55,7 +56,8 @@ def make_batch_plan(num_examples: int, batch_size: int, steps: int, seed: int) -
     rng = np.random.Generator(np.random.PCG64(seed))
     needed = steps * batch_size
     epochs = -(-needed // num_examples)
-    order = np.concatenate([rng.permutation(num_examples) for _ in range(epochs)])
+    epoch = rng.permutation if shuffle else np.arange
+    order = np.concatenate([epoch(num_examples) for _ in range(epochs)])
     return BatchPlan(
         indices=order[:needed].reshape(steps, batch_size).astype(np.int64), num_examples=num_examples, seed=seed
     )

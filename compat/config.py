@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from tfparity.compat.batches import BatchPlan, make_batch_plan
 from tfparity.compat.finite import NonFinite, first_nonfinite
 from tfparity.compat.models import MODELS, model_spec
 
@@ -63,6 +64,9 @@ class TrainConfig:
     # every style draws the masks keras.layers.Dropout(rate, seed=seed) draws (compat.models says how).
     dropout_rate: float = 0.0
     seed: int = 0
+    # a fresh permutation of the examples every epoch; False: the data's own order every epoch,
+    # as the regression tutorials' per-example and hand-cut minibatch loops read their files
+    shuffle: bool = True
     device: Device = "cpu"
     model: str = "softmax"  # a row of compat.models.MODELS
 
@@ -98,6 +102,11 @@ class TrainConfig:
             problems.append(f"dropout_rate must lie in [0, 1), got {self.dropout_rate!r}")
         elif self.dropout_rate and not MODELS.get(self.model, MODELS["softmax"]).dropout:
             problems.append(f"the {self.model} model has no dropout layer: dropout_rate must be 0")
+        spec = MODELS.get(self.model)
+        if spec is not None and spec.task != "classes" and self.loss != "mean":
+            problems.append(f"the {self.model} model's loss is its mean over the batch: loss must be 'mean'")
+        if spec is not None and spec.dataset == "mnist" and not self.shuffle:
+            problems.append(f"the {self.model} styles draw a fresh permutation each epoch: shuffle must be True")
         if not self.init_stddev > 0:
             problems.append(f"init_stddev must be > 0, got {self.init_stddev!r}")
         if problems:
@@ -112,6 +121,10 @@ class TrainConfig:
     def tutorial(cls, **overrides: Any) -> TrainConfig:
         """The seed-faithful TF1 tutorial: summed `-y_*log(softmax)`, GradientDescent 0.01."""
         return cls(**{"loss": "tutorial", "learning_rate": 0.01, **overrides})
+
+    def batch_plan(self, num_examples: int) -> BatchPlan:
+        """The plan of this run's batches over `num_examples` (its batch size, steps, seed and shuffle)."""
+        return make_batch_plan(num_examples, self.batch_size, self.steps, self.seed, shuffle=self.shuffle)
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)

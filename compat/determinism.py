@@ -26,13 +26,17 @@ def initial_weights(config: TrainConfig, shapes: dict[str, tuple[int, ...]] | No
     - `truncated_normal`: `tf.random.truncated_normal(shape, stddev=init_stddev)` as TF1's CNN tutorial
       draws it: N(0, init_stddev^2), every value beyond two standard deviations drawn again.
 
-    Every bias (a variable of one dimension) starts at `init_bias`.
+    Every bias (a variable of one dimension) starts at `init_bias`, and a variable the model's
+    tutorial starts at a constant (`ModelSpec.initial_values`) at that constant.
     """
+    constants = {} if shapes else MODELS[config.model].initial_values
     shapes = shapes or MODELS[config.model].shapes
     rng = np.random.Generator(np.random.PCG64(config.seed))
     out = {}
     for name, shape in shapes.items():
-        if len(shape) < 2:
+        if name in constants:
+            out[name] = np.full(shape, constants[name], dtype=np.float32)
+        elif len(shape) < 2:
             out[name] = np.full(shape, config.init_bias, dtype=np.float32)
         elif config.init == "zeros":
             out[name] = np.zeros(shape, dtype=np.float32)

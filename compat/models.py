@@ -31,6 +31,13 @@ class ModelSpec:
     reference: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields of the run it reproduces
     published: str = ""  # the result that run reproduces, and where it was published
     dropout: bool = False  # a Dropout layer after the last hidden layer (TrainConfig.dropout_rate)
+    dataset: str = "mnist"  # what it trains on (compat.data.load_dataset's name)
+    # what its output is, and so its loss and metric: "classes" (10 logits, softmax cross-entropy,
+    # accuracy), "regression" (one value, mean squared error) or "binary" (one probability, mean
+    # binary cross-entropy, accuracy at 0.5)
+    task: str = "classes"
+    initial_values: dict[str, float] = field(default_factory=dict)  # variables the tutorial starts at a constant
+    curve_epochs: tuple[int, ...] = ()  # the epochs whose mean loss the tutorial prints (compare's curve)
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -109,6 +116,41 @@ MODELS: dict[str, ModelSpec] = {
         },
         published="test accuracy about 0.992 after 20,000 steps (TensorFlow's 'Deep MNIST for experts')",
         dropout=True,
+    ),
+    "linear_regression": ModelSpec(
+        "linear_regression",
+        "life expectancy = W * birth rate + b, squared error, SGD (Stanford CS20's birth_life regression)",
+        {"W": (1, 1), "b": (1,)},
+        ("sgd",),
+        reference={
+            "optimizer": "sgd",
+            "learning_rate": 0.001,
+            "batch_size": 1,  # one (x, y) pair per step, as CS20's Session.run fed them
+            "steps": 19000,  # 100 epochs of the 190 countries
+            "shuffle": False,  # the file's order, every epoch
+        },
+        published="mean squared error per epoch from about 1,657 (epoch 1) to about 30.0 (epoch 100) (CS20)",
+        dataset="birth_life",
+        task="regression",
+        initial_values={"W": 0.1},  # the tutorial's w = 0.1, b = 0
+        curve_epochs=(1, 10, 50, 100),
+    ),
+    "logistic_regression": ModelSpec(
+        "logistic_regression",
+        "diabetes = sigmoid(features @ W + b), 8 min-max scaled inputs, binary cross-entropy, SGD (Pima)",
+        {"W": (8, 1), "b": (1,)},
+        ("sgd",),
+        reference={
+            "optimizer": "sgd",
+            "learning_rate": 0.1,
+            "batch_size": 614,  # the whole training split, one batch through tf.data
+            "steps": 1000,  # 1,000 epochs
+            "shuffle": False,  # one batch: its order only decides the rounding of the sums
+        },
+        published="mean loss about 0.643 at epoch 100 (the TF2 tutorials, on all 768 rows)",
+        dataset="pima",
+        task="binary",
+        curve_epochs=(1, 100, 1000),
     ),
 }
 

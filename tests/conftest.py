@@ -21,8 +21,9 @@ def _data_path(dataset: str):
     from tfparity.compat.data import resolve_data_path
 
     where = resolve_data_path(dataset)
-    if where is None and dataset == "mnist" and (SHARED_DATA / "mnist").is_dir():
-        where = SHARED_DATA / "mnist"
+    folder = SHARED_DATA / dataset  # mnist/, birth_life/, pima/
+    if where is None and dataset != "fashion_mnist" and folder.is_dir():
+        where = folder
     return where
 
 
@@ -40,6 +41,22 @@ def fashion_mnist():
     from tfparity.compat import load_dataset
 
     return load_dataset("fashion_mnist", _data_path("fashion_mnist"))
+
+
+@pytest.fixture(scope="session")
+def birth_life():
+    """Stanford CS20's birth_life_2010.txt: 190 countries' birth rate and life expectancy."""
+    from tfparity.compat import load_dataset
+
+    return load_dataset("birth_life", _data_path("birth_life"))
+
+
+@pytest.fixture(scope="session")
+def pima():
+    """The Pima Indians diabetes CSV: 614 training rows and 154 test rows, min-max scaled."""
+    from tfparity.compat import load_dataset
+
+    return load_dataset("pima", _data_path("pima"))
 
 
 @pytest.fixture(scope="session")

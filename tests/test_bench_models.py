@@ -46,7 +46,7 @@ def test_the_layers_fill_the_models_variables():
     from tfparity.compat import MODELS
 
     for model, layers in bench_models.LAYERS.items():
-        kernels = [s for name, s in MODELS[model].shapes.items() if name.endswith("kernel")]
+        kernels = [s for name, s in MODELS[model].shapes.items() if name.endswith("kernel") or name == "W"]
         counted = [
             (layer.kernel, layer.kernel, layer.in_channels, layer.filters)
             if isinstance(layer, flops.Conv2D)

@@ -12,7 +12,7 @@ import pytest
 from data_support import permission_taken, public_folder, write_folder
 
 import tfparity.benchmarks.compare  # noqa: F401  (imported before a test drops privileges: see permission_taken)
-from tfparity.benchmarks import cli, compare, idioms
+from tfparity.benchmarks import cli, compare, config_args, idioms
 from tfparity.compat import RunResult, TrainConfig
 
 ARGS = ["compare", "--steps", "30", "--quiet"]
@@ -100,7 +100,7 @@ def test_every_config_flag_reaches_the_config():
             "cpu",
         ]
     )
-    config = cli.config_from_args(args)
+    config = config_args.config_from_args(args)
     assert (config.steps, config.batch_size, config.learning_rate, config.optimizer, config.adam_epsilon) == (
         7,
         50,
@@ -116,7 +116,7 @@ def test_every_config_flag_reaches_the_config():
         0.1,
         3,
     )
-    tutorial = cli.config_from_args(parser.parse_args(["compare", "--tutorial"]))
+    tutorial = config_args.config_from_args(parser.parse_args(["compare", "--tutorial"]))
     assert (tutorial.loss, tutorial.learning_rate) == ("tutorial", 0.01)
 
 

@@ -28,8 +28,9 @@ def test_every_option_has_help_and_the_help_ends_with_an_example(name):
 def test_defaults_are_shown_where_an_option_has_one():
     text = command_parsers()["compare"].format_help()
     text = " ".join(text.split())  # argparse wraps the help at the terminal's width
-    assert "(default: 1000; mlp 2345, mlp_dropout 9375, cnn 20000)" in text and "(default: table)" in text
-    assert "(default: 0.5; mlp 0.001, mlp_dropout 0.001, cnn 0.0001)" in text
+    assert "(default: 1000; mlp 2345, mlp_dropout 9375, cnn 20000, linear_regression 19000)" in text
+    assert "(default: table)" in text and "(default: True; linear_regression False, logistic_regression False)" in text
+    assert "(default: 0.5; mlp 0.001, mlp_dropout 0.001, cnn 0.0001, linear_regression 0.001, logistic" in text
     assert "(default: 0)" in text and "(default: 1e-08; mlp_dropout 1e-07)" in text  # --seed 0, --adam-epsilon
     assert "(default: softmax)" in text  # --model; a left-out config flag takes the model's own run
     assert "(default: None)" not in text and "(default: False)" not in text

@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 REPORT = "benchmarks/reports/tf1_graph_vs_function.md"
 REPORT_STYLES = ["tf1_graph", "function"]
 TUNED_REPORT = "benchmarks/reports/tuned_in_graph_vs_whole_epoch.md"
+MODEL_REPORTS = ("mlp", "cnn", "linear_regression")  # one committed report per set of modules
 ALL_STYLES = ["tf1_graph", "eager", "function", "keras_fit"]
 TUNED = ["in_graph", "whole_epoch"]
 
@@ -243,9 +244,9 @@ def test_command_writes_both_formats_and_rejects_bad_styles(tmp_path, capsys):
     [
         (REPORT, REPORT_STYLES, f"--styles {' '.join(REPORT_STYLES)}", "softmax"),
         (TUNED_REPORT, TUNED, "--tuned", "softmax"),
-        *[(f"benchmarks/reports/{m}_four_styles.md", None, f"--model {m}", m) for m in ("mlp", "cnn")],
+        *[(f"benchmarks/reports/{m}_four_styles.md", None, f"--model {m}", m) for m in MODEL_REPORTS],
     ],
-    ids=["tutorial", "tuned", "mlp", "cnn"],
+    ids=["tutorial", "tuned", *MODEL_REPORTS],
 )
 def test_committed_report_is_current(report, styles, options, model):
     expected = sidebyside.render(sidebyside_stages.build_view(styles, model), "markdown", report)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tfparity.benchmarks.pitfalls import (
+    checkpoints,
     data_order,
     dropout,
     eager_mode,
@@ -20,6 +21,7 @@ from tfparity.benchmarks.pitfalls import (
     optimizers,
     performance,
     quickstart,
+    regression,
     rmsprop,
     sensitivity,
 )
@@ -44,6 +46,10 @@ CATALOGUE: tuple[Pitfall, ...] = (
     losses.V1_LOSSES_REDUCTION,
     data_order.VALIDATION_SPLIT,
     dropout.KEEP_PROB_VS_RATE,
+    regression.PER_EXAMPLE_LOOP,
+    checkpoints.CREATION_ORDER,
+    checkpoints.KERAS3_BY_NAME,
+    checkpoints.OPTIMIZER_STATE,
 )
 PITFALLS: dict[str, Pitfall] = {p.id: p for p in CATALOGUE}
 

@@ -1,4 +1,4 @@
-"""MNIST and Fashion-MNIST, loaded the way TF1 and Keras users expect.
+"""MNIST and Fashion-MNIST, loaded the way TF1 and Keras users expect; two tutorial tables besides.
 
 Three sources, tried in this order by `load_dataset`:
 
@@ -9,8 +9,9 @@ Three sources, tried in this order by `load_dataset`:
 
 Modules, one job each: `errors`, `datasets` (the arrays in memory), `idx` and `npz` (the two
 readers), `locate` (where local data is found), `keras_cache` (the download), `load`
-(`load_dataset`), `tutorial` (TF1's `read_data_sets`). Everything public is importable from
-here, so `import tfparity.compat.data as input_data` stands in for TF1's reader.
+(`load_dataset`), `tutorial` (TF1's `read_data_sets`), `tables` (the regression tutorials'
+birth_life and pima tables). Everything public is importable from here, so
+`import tfparity.compat.data as input_data` stands in for TF1's reader.
 """
 
 from tfparity.compat.data.datasets import IMAGE_SIDE, Datasets, Split, datasets_from_uint8, images_to_float, one_hot
@@ -37,6 +38,24 @@ from tfparity.compat.data.locate import (
     resolve_data_path,
 )
 from tfparity.compat.data.npz import NPZ_KEYS, load_npz
+from tfparity.compat.data.tables import (
+    BIRTH_LIFE_FILE,
+    BIRTH_LIFE_HEADER,
+    BIRTH_LIFE_SHA256,
+    BIRTH_LIFE_URL,
+    PIMA_COLUMNS,
+    PIMA_FEATURES,
+    PIMA_FILE,
+    PIMA_SHA256,
+    PIMA_TEST_ROWS,
+    PIMA_URL,
+    TABLE_FILES,
+    download_table,
+    load_table,
+    min_max_scaled,
+    read_birth_life,
+    read_pima,
+)
 from tfparity.compat.data.tutorial import DataSet, TutorialDatasets, read_data_sets
 
 __all__ = [
@@ -72,6 +91,22 @@ __all__ = [
     "resolve_data_path",
     "NPZ_KEYS",
     "load_npz",
+    "BIRTH_LIFE_FILE",
+    "BIRTH_LIFE_HEADER",
+    "BIRTH_LIFE_SHA256",
+    "BIRTH_LIFE_URL",
+    "PIMA_COLUMNS",
+    "PIMA_FEATURES",
+    "PIMA_FILE",
+    "PIMA_SHA256",
+    "PIMA_TEST_ROWS",
+    "PIMA_URL",
+    "TABLE_FILES",
+    "download_table",
+    "load_table",
+    "min_max_scaled",
+    "read_birth_life",
+    "read_pima",
     "DataSet",
     "TutorialDatasets",
     "read_data_sets",

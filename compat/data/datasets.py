@@ -1,4 +1,4 @@
-"""The data in memory: a `Split` of images and labels, the `Datasets` pair, and the conversions into them."""
+"""The data in memory: a `Split` of features and labels, the `Datasets` pair, and the conversions into them."""
 
 from __future__ import annotations
 
@@ -16,16 +16,22 @@ IMAGE_SIDE = 28
 
 @dataclass(frozen=True)
 class Split:
-    """One split: images float32 in [0, 1] of shape (N, 784), labels int64 of shape (N,)."""
+    """One split: float features `images` (N, k) and `labels` with N rows.
+
+    MNIST: images float32 in [0, 1] of shape (N, 784), labels int64 class ids of shape (N,).
+    The tables (`tables.py`): feature columns (N, k), labels float32 targets of shape (N, 1).
+    """
 
     images: np.ndarray
     labels: np.ndarray
 
     def __post_init__(self) -> None:
-        if self.images.ndim != 2 or self.images.shape[1] != NUM_FEATURES:
-            raise ValueError(f"images must have shape (N, {NUM_FEATURES}), got {self.images.shape}")
-        if self.labels.shape != (self.images.shape[0],):
-            raise ValueError(f"labels must have shape ({self.images.shape[0]},), got {self.labels.shape}")
+        if self.images.ndim != 2 or not np.issubdtype(self.images.dtype, np.floating):
+            raise ValueError(
+                f"images must be float features of shape (N, k), got {self.images.dtype} {self.images.shape}"
+            )
+        if self.labels.ndim == 0 or self.labels.shape[0] != self.images.shape[0]:
+            raise ValueError(f"labels must have {self.images.shape[0]} rows, like the images, got {self.labels.shape}")
 
     @property
     def num_examples(self) -> int:
@@ -33,18 +39,23 @@ class Split:
 
     @property
     def one_hot(self) -> np.ndarray:
-        """Labels as float32 one-hot rows of shape (N, 10), as TF1's `one_hot=True` gave."""
+        """Labels as float32 one-hot rows of shape (N, 10), as TF1's `one_hot=True` gave (integer labels only)."""
+        if self.labels.ndim != 1 or not np.issubdtype(self.labels.dtype, np.integer):
+            raise ValueError(
+                f"one_hot needs integer class labels of shape (N,), these are {self.labels.dtype} {self.labels.shape}"
+            )
         return one_hot(self.labels)
 
 
 @dataclass(frozen=True)
 class Datasets:
-    """The train/test pair every style consumes, plus where it came from."""
+    """The train/test pair every style consumes, where it came from, and the feature columns' names (tables)."""
 
     name: str
     train: Split
     test: Split
     source: str
+    feature_names: tuple[str, ...] = ()
 
 
 def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
@@ -66,7 +77,10 @@ def datasets_from_uint8(
     """`Datasets` from each split's uint8 images and integer labels ((N,) or (N, 1)), as every source stores them."""
 
     def split(images: np.ndarray, labels: np.ndarray) -> Split:
-        return Split(images_to_float(images), labels.reshape(-1).astype(np.int64))
+        pixels = images_to_float(images)
+        if pixels.shape[1] != NUM_FEATURES:  # Split takes any width: MNIST's is checked here
+            raise ValueError(f"images must have shape (N, {NUM_FEATURES}), got {pixels.shape}")
+        return Split(pixels, labels.reshape(-1).astype(np.int64))
 
     return Datasets(name=name, train=split(*train), test=split(*test), source=source)
 
