@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
-from tfparity.benchmarks import cli
+from tfparity.benchmarks import cli, config_args
 from tfparity.benchmarks.errors import UsageError
 from tfparity.compat import MODELS
 
@@ -31,7 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(
         dest="action", required=True, metavar="ACTION", help="inspect, convert or roundtrip"
     )
-    inspect = actions.add_parser("inspect", help="the variables, optimizer slots and step a checkpoint holds")
+    inspect = actions.add_parser(
+        "inspect",
+        help="the variables, optimizer slots and step a checkpoint holds",
+        description="List a TF1 or TF2 checkpoint's (or a Keras .weights.h5's) entries: each variable, each "
+        "optimizer slot with the variable it belongs to, the optimizer's scalars and the step.",
+    )
     inspect.add_argument(
         "checkpoint", metavar="CKPT", help="a TF1 or TF2 checkpoint (prefix, file or folder), or .weights.h5"
     )
@@ -47,9 +52,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--to", required=True, choices=FORMATS, help="tf1: Saver; tf2: tf.train.Checkpoint; keras: .weights.h5"
     )
     convert.add_argument(
-        "--model", choices=list(MODELS), default=None, help="one of tfparity's models: both sides are its styles"
-    )
-    convert.add_argument(
         "--source-model",
         metavar="PATH.py:FACTORY",
         help="your model SRC was written from "
@@ -58,20 +60,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     convert.add_argument("--target-model", metavar="PATH.py:FACTORY", help="your model to convert into, built alike")
     convert.add_argument("--map", metavar="FILE", help="JSON (or YAML) object of source name -> target name")
     add_common(convert)
+    # tfparity's models (--model, both sides its styles) are built from their training config: its optimizer
+    # decides the slots, its betas the step read off beta1_power
+    config_args.add_config_arguments(convert)
     roundtrip = actions.add_parser("roundtrip", help="TF1 -> each TF2 form -> each TF2 style -> TF1, verified")
-    roundtrip.add_argument("--model", choices=[*MODELS, "all"], default="softmax", help="the model, or all of them")
-    roundtrip.add_argument("--steps", type=int, default=20, help="TF1 training steps before the first save")
     roundtrip.add_argument(
         "--keep", metavar="DIR", help="keep every checkpoint written in DIR (default: a temporary folder)"
     )
     add_common(roundtrip)
+    config_args.add_config_arguments(roundtrip, every_model=True)  # --steps: TF1's steps before the first save
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     cli.add_data_arguments(parser)
     parser.add_argument("--examples", type=int, default=1000, help="test examples the forward passes are compared on")
     parser.add_argument("--input", metavar="FILE.npy", help="compare the forward passes on this array instead")
-    parser.add_argument("--format", choices=["table", "markdown", "json"], default="table")
+    parser.add_argument("--format", choices=["table", "markdown", "json"], default="table", help="the report's format")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
@@ -99,9 +103,11 @@ def run_inspect(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps({"path": str(checkpoint.path), "format": checkpoint.format, "entries": rows}, indent=2)
     else:
-        labels = {"variable": "variables", "slot": "optimizer slots", "optimizer": "optimizer scalars", "step": "steps"}
+        labels = {"variable": "variables", "slot": "optimizer slots", "optimizer": "optimizer scalars"}
         counts = ", ".join(f"{sum(r['role'] == role for r in rows)} {label}" for role, label in labels.items())
-        head = f"{checkpoint.path}: {checkpoint.format} checkpoint, {counts}"
+        steps = [int(checkpoint.value(e)) for e in checkpoint.entries if e.role == "step" and not e.shape]
+        step = f", at step {steps[0]}" if steps else ", no step saved"
+        head = f"{checkpoint.path}: {checkpoint.format} checkpoint, {counts}{step}"
         body = [
             [r["name"], r["role"], r["shape"], r["dtype"], f"{r['slot']} of {r['slot_of']}" if r["slot"] else ""]
             for r in rows
@@ -126,6 +132,7 @@ def check_destination(path: str, to: str) -> Path:
     if not destination.parent.is_dir():
         raise UsageError(f"-o {path}: folder {destination.parent} does not exist; create it or choose another path")
     taken = [p for p in (destination, Path(f"{destination}.index")) if p.exists()]
+    taken += sorted(destination.parent.glob(f"{destination.name}.data-*"))
     if taken:
         raise UsageError(f"-o {path}: {taken[0]} exists; choose another path (a conversion never overwrites)")
     return destination
@@ -133,6 +140,7 @@ def check_destination(path: str, to: str) -> Path:
 
 def run_convert(args: argparse.Namespace) -> int:
     from tfparity.compat.checkpoints import convert, load_into, open_checkpoint, read_map_file, read_optimizer_state
+    from tfparity.compat.checkpoints.convert import adam_betas
 
     destination = check_destination(args.output, args.to)
     source = open_checkpoint(args.source)
@@ -140,6 +148,7 @@ def run_convert(args: argparse.Namespace) -> int:
     source_holder, make_target, inputs = sides(args, source.format)
     read_optimizer_state(source, source_holder)
     load_into(source_holder, source)  # the source model at the checkpoint's weights: the reference
+    check_inputs(source_holder, inputs, args)
     conversion = convert(
         source,
         make_target(),
@@ -148,6 +157,7 @@ def run_convert(args: argparse.Namespace) -> int:
         source_forward=source_holder.forward,
         inputs=inputs,
         explicit=explicit,
+        betas=adam_betas(source_holder),
     )
     cli.write_output(render_conversion(conversion_report(source, args.to, conversion), args.format), None)
     return 0 if conversion.verification.passed else 1
@@ -155,24 +165,33 @@ def run_convert(args: argparse.Namespace) -> int:
 
 def sides(args: argparse.Namespace, source_format: str):
     """(the source model, a maker of fresh target models, the inputs the forward passes are compared on)."""
-    if args.model is not None:
-        if args.source_model or args.target_model:
-            raise UsageError("--model names tfparity's model for both sides; drop --source-model/--target-model")
+    if not (args.source_model or args.target_model):  # tfparity's model, both sides its styles
         from tfparity.benchmarks import checkpoint_models
-        from tfparity.compat import TrainConfig
 
-        config = TrainConfig.for_model(args.model)
+        config = config_args.config_from_args(args)
         make_target = lambda: checkpoint_models.holder(args.to, config)  # noqa: E731
         return checkpoint_models.holder(source_format, config), make_target, inputs_for(args, args.model)
     if not (args.source_model and args.target_model):
         raise UsageError(
-            "give --model NAME (one of tfparity's), or both --source-model and --target-model (yours: the model "
-            "the checkpoint was written from, to verify against, and the one to convert into)"
+            "give both --source-model and --target-model (yours: the model the checkpoint was written from, to "
+            "verify against, and the one to convert into), or neither for tfparity's --model"
         )
     from tfparity.benchmarks import checkpoint_user
 
-    source = checkpoint_user.holder(args.source_model, source_format)
+    source = checkpoint_user.holder(args.source_model, source_format, "--source-model")
     return source, lambda: checkpoint_user.holder(args.target_model, args.to), inputs_for(args, "softmax")
+
+
+def check_inputs(holder, inputs: np.ndarray, args: argparse.Namespace) -> None:
+    """The source model runs on the inputs, or a UsageError saying what to give (before anything is written)."""
+    try:
+        holder.forward(inputs[:1])
+    except Exception as exc:  # a width or dtype the model does not take
+        given = f"--input {args.input}" if args.input else f"the first test images (shape {inputs.shape})"
+        raise UsageError(
+            f"the source model cannot run on {given}: {str(exc).splitlines()[0][:200]}; give --input FILE.npy, "
+            "a batch of what your model takes"
+        ) from None
 
 
 def inputs_for(args: argparse.Namespace, model: str) -> np.ndarray:
@@ -214,7 +233,12 @@ def render_conversion(report: dict[str, Any], fmt: str) -> str:
         [[src, tgt] for src, tgt in report["mapping"].items()], ["source", "target"], tablefmt=fmt_table(fmt)
     )
     lines = [
-        f"{report['source']} ({report['source_format']}) -> {', '.join(report['written'])} ({report['target_format']})",
+        f"{report['source']} ({report['source_format']}) -> "
+        + (
+            f"{', '.join(report['written'])} ({report['target_format']})"
+            if report["written"]
+            else f"{report['target_format']}: nothing written (the verification failed)"
+        ),
         "",
         pairs,
         "",
@@ -234,11 +258,12 @@ def run_roundtrip(args: argparse.Namespace) -> int:
     from tfparity.benchmarks import checkpoint_roundtrip
 
     models = list(MODELS) if args.model == "all" else [args.model]
+    args.steps = 20 if args.steps is None else args.steps  # a few steps: the optimizer's slots move
     if args.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
-    from tfparity.compat import TrainConfig
-
-    configs = {m: TrainConfig.for_model(m, steps=args.steps) for m in models}
+    if args.examples < 1:
+        raise UsageError(f"--examples must be at least 1, got {args.examples}")
+    configs = {m: config_args.config_from_args(args, m) for m in models}
     datas = {m: cli.load_data_from_args(args, m) for m in models}
     keep = Path(args.keep) if args.keep else None
     if keep is not None and not keep.parent.is_dir():
@@ -248,7 +273,7 @@ def run_roundtrip(args: argparse.Namespace) -> int:
         for model in models:
             folder = (keep or Path(scratch)) / model
             folder.mkdir(parents=True, exist_ok=True)
-            inputs = np.load(args.input) if args.input else datas[model].test.images[: args.examples]
+            inputs = inputs_for(args, model)
             rows += checkpoint_roundtrip.roundtrip(datas[model], configs[model], folder, inputs, quiet=args.quiet)
     cli.write_output(checkpoint_roundtrip.render(rows, args.format), None)
     return 0 if all(r["verified"] for r in rows) else 1

@@ -43,6 +43,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the regression models: draw the data and each style's fit (birth_life's line, Pima's decision "
         "boundary on its two strongest features) as PNGs in DIR (made if missing; needs tfparity[bench])",
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=None,
+        metavar="N",
+        help="data-parallel: the TF1 towers and tf.distribute.MirroredStrategy (custom loop, keras.fit) over N "
+        "logical CPUs, each against the single-device TF1 run on the same global batches (softmax, mlp)",
+    )
     cli.add_output_arguments(parser)
 
 
@@ -226,9 +234,11 @@ def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: T
 
 
 def init_cell(config: TrainConfig) -> str:
-    """'zeros', or 'zeros, W=0.1' where the model's tutorial starts a variable at a constant."""
+    """The init; a variable the model's tutorial starts at a constant is named with its value."""
     constants = MODELS[config.model].initial_values
-    return ", ".join([config.init, *(f"{name}={value:g}" for name, value in constants.items())])
+    return "; ".join(
+        [config.init, *(f"{name} starts at {value:g} (the tutorial's)" for name, value in constants.items())]
+    )
 
 
 def _curve_section(table_rows: list[dict[str, Any]], config: TrainConfig, fmt: str) -> list[str]:
@@ -236,8 +246,8 @@ def _curve_section(table_rows: list[dict[str, Any]], config: TrainConfig, fmt: s
     ran = [r for r in table_rows if r.get("epoch_losses")]
     if not ran:
         return []
-    epochs = [e for e in MODELS[config.model].curve_epochs if e <= len(ran[0]["epoch_losses"])]
-    epochs = epochs or [len(ran[0]["epoch_losses"])]
+    last = len(ran[0]["epoch_losses"])
+    epochs = [e for e in MODELS[config.model].curve_epochs if e < last] + [last]  # and always the last epoch run
     body = [[e, *(f"{r['epoch_losses'][e - 1]:.6g}" for r in ran)] for e in epochs]
     table = tabulate(
         body, headers=["epoch", *(r["style"] for r in ran)], tablefmt="github" if fmt == "markdown" else "simple"
@@ -264,6 +274,10 @@ def _nonfinite_section(table_rows: list[dict[str, Any]], fmt: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.replicas is not None:
+        from tfparity.benchmarks import compare_replicas
+
+        return compare_replicas.run(args)
     models = list(MODELS) if args.model == "all" else [args.model]
     configs = [config_args.config_from_args(args, model) for model in models]  # every config checked before any work
     plots = regression_plots.check_plot_dir(args.plot, models) if args.plot else None

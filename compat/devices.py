@@ -102,3 +102,19 @@ def peak_rss_mib() -> float:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def split_cpu(replicas: int) -> list[str]:
+    """Split the CPU into `replicas` logical devices and return their names ('/cpu:0', ...).
+
+    Data-parallel code needs several devices; on a machine with one CPU, logical ones stand in (a
+    correctness and overhead test, not a speed-up: they share the cores). TensorFlow fixes its
+    devices when its runtime starts, so call this first thing in a fresh process; later, RuntimeError.
+    """
+    import tensorflow as tf
+
+    if replicas < 1:
+        raise ValueError(f"replicas must be at least 1, got {replicas}")
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
+    return [f"/cpu:{i}" for i in range(replicas)]

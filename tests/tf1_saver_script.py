@@ -86,3 +86,30 @@ def make_keras_sigmoid() -> keras.Model:
             keras.layers.Dense(10, name="logits"),
         ]
     )
+
+
+def build_renamed_adam() -> parity.TF1Graph:
+    """The same network trained by an Adam named 'opt': its slots are saved as `Variable/opt`, `Variable/opt_1`."""
+    g = build()
+    train = tf.compat.v1.train.AdamOptimizer(0.01, beta1=0.5, name="opt").minimize(g.loss)
+    return parity.TF1Graph(inputs=g.inputs, outputs=g.outputs, labels=g.labels, loss=g.loss, train_op=train)
+
+
+class Unnamed(tf.Module):
+    """The TF2 guides' tf.Module with variables named nothing: all four are TF2's 'Variable'."""
+
+    def __init__(self):
+        super().__init__()
+        self.w1, self.b1 = tf.Variable(tf.zeros([784, HIDDEN])), tf.Variable(tf.zeros([HIDDEN]))
+        self.w2, self.b2 = tf.Variable(tf.zeros([HIDDEN, 10])), tf.Variable(tf.zeros([10]))
+
+    def __call__(self, x):
+        return tf.matmul(tf.nn.relu(tf.matmul(x, self.w1) + self.b1), self.w2) + self.b2
+
+
+def make_unnamed() -> Unnamed:
+    return Unnamed()
+
+
+def not_a_graph() -> int:
+    return 3

@@ -81,11 +81,11 @@ def read_optimizer_state(checkpoint: Checkpoint, holder) -> None:
 
 
 def carry_state(
-    source: Checkpoint, mapping: Mapping[str, str], target, betas: tuple[float, float]
+    source: Checkpoint, mapping: Mapping[str, str], target, betas: tuple[float, float] | None
 ) -> optimizer_state.Carried:
     """The optimizer state `source` holds, into `target` where it means the same; the rest reported."""
     if source.format == "tf1":
-        state = optimizer_state.tf1_state(source, betas[0])
+        state = optimizer_state.tf1_state(source, None if betas is None else betas[0])
     else:  # a Keras or TF2 source: its optimizer was loaded with its model (see `source_state`)
         state = getattr(source, "optimizer_state", None) or optimizer_state.OptimizerState()
     if not state.slots and state.step is None:
@@ -98,22 +98,30 @@ def carry_state(
     return optimizer_state.carry_into_keras(state, mapping, optimizer, target.named)
 
 
+def staged(destination: Path) -> Path:
+    """A fresh temporary folder beside `destination`: what is written there is moved in only once verified."""
+    folder = Path(destination).parent / f".{Path(destination).name}.tmp-{os.getpid()}"
+    folder.mkdir()
+    return folder
+
+
+def move_into_place(folder: Path, destination: Path) -> list[Path]:
+    """Each file of `folder` moved beside `destination`, the index last (a half-moved checkpoint has no index)."""
+    written = []
+    for file in sorted(folder.iterdir(), key=lambda p: (p.suffix == ".index", p.name)):
+        os.replace(file, Path(destination).parent / file.name)
+        written.append(Path(destination).parent / file.name)
+    return written
+
+
 def write_atomically(holder, destination: Path) -> list[Path]:
     """`holder.save` into a temporary folder beside `destination`, then each file moved into place, index last."""
-    destination = Path(destination)
-    temporary = destination.parent / f".{destination.name}.tmp-{os.getpid()}"
-    temporary.mkdir()
+    folder = staged(destination)
     try:
-        holder.save(temporary / destination.name)
-        files = sorted(temporary.iterdir(), key=lambda p: (p.suffix == ".index", p.name))
-        written = []
-        for file in files:
-            target = destination.parent / file.name
-            os.replace(file, target)
-            written.append(target)
-        return written
+        holder.save(folder / Path(destination).name)
+        return move_into_place(folder, destination)
     finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def verify(
@@ -132,6 +140,19 @@ def verify(
     return Verification(margin, float(diff.max(initial=0.0)), int(inputs.shape[0]))
 
 
+def adam_betas(holder) -> tuple[float, float] | None:
+    """(beta1, beta2) of the holder's Adam: a Keras optimizer's own, or a fresh TF1 graph's beta powers
+    (which start at beta1 and beta2); None without an Adam."""
+    optimizer = getattr(holder, "optimizer", None) or getattr(getattr(holder, "model", None), "optimizer", None)
+    if optimizer is not None and optimizer_state.is_adam(optimizer):
+        return float(optimizer.beta_1), float(optimizer.beta_2)
+    state = holder.state() if hasattr(holder, "state") else {}
+    if "beta1_power" in state and "beta2_power" in state:
+        powers = holder.session.run([holder.every["beta1_power"], holder.every["beta2_power"]])
+        return float(powers[0]), float(powers[1])
+    return None
+
+
 def convert(
     source: Checkpoint,
     target,
@@ -141,19 +162,27 @@ def convert(
     source_forward: Callable[[np.ndarray], np.ndarray],
     inputs: np.ndarray,
     explicit: Mapping[str, str] | None = None,
-    betas: tuple[float, float] = (0.9, 0.999),
+    betas: tuple[float, float] | None = None,
 ) -> Conversion:
-    """Map, assign, carry the optimizer state, write atomically, verify on `inputs`."""
+    """Map, assign, carry the optimizer state, write into a temporary folder, verify there on `inputs`, and
+    only then move the files into place: a failed or unverified conversion leaves nothing at `destination`.
+    `betas`: Adam's (beta1, beta2), by default the target's (or the source model's, given as `betas`)."""
+    betas = adam_betas(target) or betas
     try:
         mapping = load_into(target, source, explicit)
     except MappingError as exc:
         raise MappingError(f"{source.path} -> {target.format}: {exc}") from exc
     report = carry_state(source, mapping, target, betas)
-    written = write_atomically(target, destination)
-    conversion = Conversion(written, mapping, report.carried, report.dropped)
-    checked = fresh_target()
+    folder = staged(destination)
     try:
-        conversion.verification = verify(source_forward, checked, destination, inputs)
+        staged_path = folder / Path(destination).name
+        target.save(staged_path)
+        checked = fresh_target()
+        try:
+            verification = verify(source_forward, checked, staged_path, inputs)
+        finally:
+            checked.close()
+        written = move_into_place(folder, destination) if verification.passed else []
     finally:
-        checked.close()
-    return conversion
+        shutil.rmtree(folder, ignore_errors=True)
+    return Conversion(written, mapping, report.carried, report.dropped, verification)

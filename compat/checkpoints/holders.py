@@ -32,6 +32,10 @@ class TF1Holder:
         self.graph = tf.Graph()
         with self.graph.as_default():
             self.handles = build()
+            if not all(hasattr(self.handles, a) for a in ("inputs", "outputs", "variables")):
+                raise TypeError(
+                    f"a TF1 graph builder returns compat.parity.TF1Graph, not {type(self.handles).__name__}"
+                )
             trainable = self.handles.variables or tf.compat.v1.trainable_variables()
             self.trainable = {clean_name(v.name): v for v in trainable}
             self.every = {clean_name(v.name): v for v in tf.compat.v1.global_variables()}
@@ -86,7 +90,7 @@ class ModuleHolder:
 
     def __init__(self, module: Any, forward: Callable[[np.ndarray], Any], names: Mapping[str, Any] | None = None):
         self.module, self._forward = module, forward
-        self.named = dict(names) if names is not None else {clean_name(v.name): v for v in module.trainable_variables}
+        self.named = dict(names) if names is not None else module_variables(module)
         self.optimizer = None
 
     def variables(self) -> dict[str, Shape]:
@@ -116,6 +120,18 @@ class ModuleHolder:
 
     def close(self) -> None:
         pass
+
+
+def module_variables(module: Any) -> dict[str, Any]:
+    """A tf.Module's trainable variables by their own names, or, where two share one (TF2's unnamed
+    'Variable'), by their attribute paths in the module ('w1', 'layers/0/kernel')."""
+    import tensorflow as tf
+
+    by_name = {clean_name(v.name): v for v in module.trainable_variables}
+    if len(by_name) == len(module.trainable_variables):
+        return by_name
+    found = module._flatten(predicate=lambda v: isinstance(v, tf.Variable) and v.trainable, with_path=True)
+    return {"/".join(str(part) for part in path): v for path, v in found}
 
 
 class KerasHolder:

@@ -44,8 +44,9 @@ class Carried:
     dropped: list[str] = field(default_factory=list)
 
 
-def tf1_state(checkpoint: Checkpoint, beta1: float = 0.9) -> OptimizerState:
-    """A TF1 checkpoint's slots and step (global_step, else from beta1_power)."""
+def tf1_state(checkpoint: Checkpoint, beta1: float | None = None) -> OptimizerState:
+    """A TF1 checkpoint's slots and step: its global_step, else read off beta1_power with the Adam's
+    `beta1` (the target's or the source model's); without either the step is reported dropped."""
     state = OptimizerState()
     powers = {}
     for entry in checkpoint.entries:
@@ -57,8 +58,13 @@ def tf1_state(checkpoint: Checkpoint, beta1: float = 0.9) -> OptimizerState:
             powers[entry.name] = float(checkpoint.value(entry))
     if state.step is None and powers:
         power = powers[min(powers)]
-        state.step = round(math.log(power) / math.log(beta1)) - 1
-        state.notes.append(f"step {state.step} read off beta1_power = {power:.6g} (beta1 {beta1:g})")
+        if beta1 is None:
+            state.dropped.append(
+                "the step: no global_step, and no Adam beta1 on either side to read it off beta1_power"
+            )
+        else:
+            state.step = round(math.log(power) / math.log(beta1)) - 1
+            state.notes.append(f"step {state.step} read off beta1_power = {power:.6g} with beta1 {beta1:g}")
     return state
 
 
@@ -86,7 +92,8 @@ def carry_into_keras(
     report = Carried()
     kinds = {kind for _, kind in state.slots}
     for kind in sorted(kinds - {"adam_m", "adam_v"}):
-        report.dropped.append(f"{kind} slots: {DROPPED_WHY.get(kind, 'no Keras counterpart')}")
+        why = DROPPED_WHY.get(kind, "a slot of an optimizer saved under another name: its meaning is not known")
+        report.dropped.append(f"{kind} slots: {why}")
     if {"adam_m", "adam_v"} & kinds:
         if optimizer is None or not is_adam(optimizer):
             report.dropped.append("Adam moments: the target model has no Adam optimizer to hold them")
@@ -101,6 +108,8 @@ def carry_into_keras(
     if state.step is not None and optimizer is not None:
         optimizer.iterations.assign(state.step)
         report.carried.append(f"step {state.step} (as the optimizer's iterations)")
+    elif state.step is not None:
+        report.dropped.append(f"step {state.step}: the target model has no optimizer to count it (compile it first)")
     report.carried += state.notes
     report.dropped += state.dropped
     return report
@@ -122,7 +131,7 @@ def keras_state(optimizer, variables: Mapping[str, object]) -> OptimizerState:
 
 
 def tf1_slot_values(
-    state: OptimizerState, mapping: Mapping[str, str], target_state: Mapping[str, tuple[int, ...]], betas=(0.9, 0.999)
+    state: OptimizerState, mapping: Mapping[str, str], target_state: Mapping[str, tuple[int, ...]], betas=None
 ) -> tuple[dict[str, np.ndarray], Carried]:
     """The TF1 graph's slot and step values (its names) for `state` mapped by `mapping` (source -> TF1 name)."""
     report, values = Carried(), {}
@@ -137,10 +146,16 @@ def tf1_slot_values(
         report.dropped.append("optimizer slots: the TF1 graph has no Adam slots to hold them")
     report.dropped += state.dropped
     if state.step is not None:
+        held = []
         if "global_step" in target_state:
             values["global_step"] = np.asarray(state.step, np.int64)
-        for i, beta in enumerate(betas, start=1):
+            held.append("global_step")
+        for i, beta in enumerate(betas or (), start=1):
             if f"beta{i}_power" in target_state:
                 values[f"beta{i}_power"] = np.asarray(beta ** (state.step + 1), np.float32)
-        report.carried.append(f"step {state.step} (global_step, and Adam's beta powers beta^(step + 1))")
+                held.append(f"beta{i}_power = beta{i}^(step + 1)")
+        if held:
+            report.carried.append(f"step {state.step} ({', '.join(held)})")
+        else:
+            report.dropped.append(f"step {state.step}: the TF1 graph has no global_step or Adam to hold it")
     return values, report

@@ -84,6 +84,8 @@ def open_checkpoint(path: str | Path) -> Checkpoint:
         where = ", ".join(str(s) for s in [prefix.with_name(prefix.name + ".index"), *shards])
         raise CheckpointError(f"{where}: not a readable checkpoint ({_first_line(exc)}); is it complete?") from exc
     tf2 = OBJECT_GRAPH in shapes
+    if not tf2:
+        return Checkpoint(prefix, "tf1", _tf1_entries(shapes, dtypes), values)
     entries = [
         _tf2_entry(key, tuple(shapes[key]), dtypes[key].name)
         if tf2
@@ -146,6 +148,19 @@ def _check_files(prefix: Path) -> list[Path]:
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "message", None) or exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _tf1_entries(shapes: dict, dtypes: dict) -> list[Entry]:
+    """A TF1 checkpoint's entries; a key `V/NAME` of V's shape where V is saved too and NAME is not a known
+    slot is an optimizer slot of a renamed optimizer (`AdamOptimizer(name="opt")` saves `W/opt`, `W/opt_1`)."""
+    entries = []
+    for key in sorted(shapes):
+        entry = _tf1_entry(key, tuple(shapes[key]), dtypes[key].name)
+        head, _, tail = key.rpartition("/")
+        if entry.role == "variable" and head in shapes and list(shapes[head]) == list(shapes[key]):
+            entry = Entry(key, key, entry.shape, entry.dtype, "slot", slot_of=head, slot=f"unknown ({tail})")
+        entries.append(entry)
+    return entries
 
 
 def _tf1_entry(key: str, shape: tuple[int, ...], dtype: str) -> Entry:

@@ -1,0 +1,58 @@
+"""Data-parallel training (issue 19, in part): TF1 towers and MirroredStrategy against one device.
+
+Each variant trains in a child process whose CPU is split into two logical devices; synchronous
+data parallelism over the same global batches must equal the single-device TF1 run to float32
+reduction-order tolerance, and the parity API must call the planted per-replica mean a bug.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pytest
+
+from tfparity.benchmarks import cli, replicas, replicas_parity
+
+
+def run_compare(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.main(["compare", *argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_every_variant_equals_its_single_device_run_for_both_models(mnist):
+    status, text, err = run_compare("--replicas", "2", "--model", "all", "--steps", "30", "-q", "--format", "json")
+    assert status == 0, err
+    rows = json.loads(text)
+    assert [(r["model"], r["style"]) for r in rows] == [
+        (m, s) for m in replicas.MODELS for s in ("tf1_graph", *replicas.VARIANTS)
+    ]
+    for row in rows:
+        assert row["same_batches"] and row["finite"], row
+        if row["style"] != "tf1_graph":  # issue 19's target, and the parity API's verdict from the child
+            assert row["replicas"] == 2 and row["verdict"] == "parity", row
+            assert max(row["max_abs_dw"], row["max_abs_db"]) <= 1e-5, row
+            assert row["test_accuracy"] == pytest.approx(rows[0 if row["model"] == "softmax" else 4]["test_accuracy"])
+
+
+@pytest.mark.parametrize("planted", [False, True], ids=["correct", "per-replica-mean"])
+def test_the_parity_api_calls_a_per_replica_mean_loss_a_bug(mnist, planted):
+    report = replicas_parity.check("softmax", 2, 20, per_replica_mean=planted)
+    assert report["verdict"] == ("bug" if planted else "parity"), report
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--replicas", "1"], "at least 2 replicas"),
+        (["--replicas", "3"], "does not split into 3 equal slices"),
+        (["--replicas", "2", "--model", "cnn"], "covers the models"),
+        (["--replicas", "2", "--styles", "eager"], "--styles and --plot"),
+    ],
+)
+def test_bad_replica_input_is_one_line_exit_2_before_any_training(argv, message):
+    status, out, err = run_compare(*argv, "-q")
+    assert status == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1, err
