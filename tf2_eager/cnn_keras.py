@@ -69,20 +69,16 @@ compile_model = mlp_keras.compile_model  # unchanged: compile with the loss (and
 
 # %% stage: loop
 def train(data: Datasets, config: TrainConfig, *, steps_per_execution: int = 1, batch_loss: bool = False) -> RunResult:
-    """`fit` over the planned batches; the losses as `keras_style.train` records them."""
+    """`fit` over the planned batches (`keras_style.fit`: one fit, its losses and extra fields)."""
     clock = StepClock()
     with tf.device(tf_device_name(config.device)):
         plan, dataset = make_inputs(data, config)
         model = build_model(initial_weights(config), config)
         compile_model(model, config, steps_per_execution, batch_loss=batch_loss)
-        record = keras_style.RecordSteps(clock, "batch_loss" if batch_loss else "loss")
-        clock.mark_start()
-        model.fit(dataset, epochs=1, steps_per_epoch=config.steps, callbacks=[record], shuffle=False, verbose=0)
+        losses, extra = keras_style.fit(model, dataset, config, clock, steps_per_execution, batch_loss)
         test_accuracy = evaluate(model, data.test.images, data.test.one_hot)
-    losses = record.logged if batch_loss else keras_style.call_losses(record.logged, config.steps, steps_per_execution)
     weights = {weight_name(w.path): w.numpy() for w in model.trainable_weights}
-    extra = {"first_call_steps": min(steps_per_execution, config.steps), "steps_per_execution": steps_per_execution}
-    return clock.result(STYLE, config, plan, weights, losses, test_accuracy, **extra, batch_loss=batch_loss)
+    return clock.result(STYLE, config, plan, weights, losses, test_accuracy, **extra)
 
 
 # %% stage: evaluate

@@ -149,22 +149,31 @@ def call_losses(running_means: list[float], steps: int, steps_per_execution: int
     return (np.diff(totals, prepend=0.0) / np.diff(done, prepend=0)).astype(np.float32)
 
 
+def fit(
+    model: keras.Model, dataset, config: TrainConfig, clock: StepClock, steps_per_execution: int, batch_loss: bool
+) -> tuple[np.ndarray, dict]:
+    """One `fit` over the planned batches, timed by `clock`; its losses (one per call of `steps_per_execution`
+    steps: the call's mean, from Keras' running mean, or with `batch_loss` its last batch's own loss, exact)
+    and the run's extra fields. Every model's keras.fit style trains through it."""
+    record = RecordSteps(clock, "batch_loss" if batch_loss else "loss")
+    clock.mark_start()
+    model.fit(dataset, epochs=1, steps_per_epoch=config.steps, callbacks=[record], shuffle=False, verbose=0)
+    losses = record.logged if batch_loss else call_losses(record.logged, config.steps, steps_per_execution)
+    extra = {"first_call_steps": min(steps_per_execution, config.steps), "steps_per_execution": steps_per_execution}
+    return losses, {**extra, "batch_loss": batch_loss}
+
+
 def train(data: Datasets, config: TrainConfig, *, steps_per_execution: int = 1, batch_loss: bool = False) -> RunResult:
-    """`fit` over the planned batches; `losses` holds one loss per call (of `steps_per_execution` steps):
-    its mean, from Keras' running mean, or with `batch_loss` its last batch's own loss (exact)."""
+    """`fit` over the planned batches (`fit` above says what `losses` holds)."""
     clock = StepClock()
     with tf.device(tf_device_name(config.device)):
         plan, dataset = make_inputs(data, config)
         model = build_model(initial_weights(config), config.loss)
         compile_model(model, config, steps_per_execution, batch_loss=batch_loss)
-        record = RecordSteps(clock, "batch_loss" if batch_loss else "loss")
-        clock.mark_start()
-        model.fit(dataset, epochs=1, steps_per_epoch=config.steps, callbacks=[record], shuffle=False, verbose=0)
+        losses, extra = fit(model, dataset, config, clock, steps_per_execution, batch_loss)
         test_accuracy = evaluate(model, data.test.images, data.test.one_hot)
-    losses = record.logged if batch_loss else call_losses(record.logged, config.steps, steps_per_execution)
     weights = {WEIGHT_NAMES[w.path.split("/")[-1]]: w.numpy() for w in model.trainable_weights}
-    extra = {"first_call_steps": min(steps_per_execution, config.steps), "steps_per_execution": steps_per_execution}
-    return clock.result(STYLE, config, plan, weights, losses, test_accuracy, **extra, batch_loss=batch_loss)
+    return clock.result(STYLE, config, plan, weights, losses, test_accuracy, **extra)
 
 
 # %% stage: evaluate

@@ -53,14 +53,12 @@ def train(data: Datasets, config: TrainConfig, keras_module: ModuleType, strateg
     clock = StepClock()
     plan, dataset = make_inputs(data, config)
     model = build_model(keras_module, config, strategy)
-    record = keras_style.RecordSteps(clock, "loss")
-    clock.mark_start()
-    model.fit(dataset, epochs=1, steps_per_epoch=config.steps, callbacks=[record], shuffle=False, verbose=0)
+    losses, extra = keras_style.fit(model, dataset, config, clock, steps_per_execution=1, batch_loss=False)
     test_accuracy = keras_style.evaluate(model, data.test.images, data.test.one_hot)
     names = getattr(keras_module, "weight_name", None) or (lambda p: keras_style.WEIGHT_NAMES[p.rsplit("/", 1)[-1]])
     weights = {names(w.path): w.numpy() for w in model.trainable_weights}
-    losses = keras_style.call_losses(record.logged, config.steps, 1)
-    return clock.result(STYLE, config, plan, weights, losses, test_accuracy, replicas=strategy.num_replicas_in_sync)
+    replicas = strategy.num_replicas_in_sync
+    return clock.result(STYLE, config, plan, weights, losses, test_accuracy, **extra, replicas=replicas)
 
 
 # %% stage: evaluate

@@ -83,15 +83,10 @@ class TF1Holder:
         self.session.close()
 
 
-class ModuleHolder:
-    """A `tf.Module` whose variables are saved by name of object path (`tf.train.Checkpoint(model=...)`)."""
+class EagerVariables:
+    """What the two TF2 holders share: their variables by name (`self.named`), read and assigned eagerly."""
 
-    format = "tf2"
-
-    def __init__(self, module: Any, forward: Callable[[np.ndarray], Any], names: Mapping[str, Any] | None = None):
-        self.module, self._forward = module, forward
-        self.named = dict(names) if names is not None else module_variables(module)
-        self.optimizer = None
+    named: dict[str, Any]
 
     def variables(self) -> dict[str, Shape]:
         return {name: tuple(v.shape) for name, v in self.named.items()}
@@ -101,7 +96,21 @@ class ModuleHolder:
             self.named[name].assign(np.asarray(value))
 
     def read(self) -> dict[str, np.ndarray]:
-        return {name: v.numpy() for name, v in self.named.items()}
+        return {name: np.asarray(v.numpy()) for name, v in self.named.items()}
+
+    def close(self) -> None:
+        pass  # nothing to release: no session
+
+
+class ModuleHolder(EagerVariables):
+    """A `tf.Module` whose variables are saved by name of object path (`tf.train.Checkpoint(model=...)`)."""
+
+    format = "tf2"
+
+    def __init__(self, module: Any, forward: Callable[[np.ndarray], Any], names: Mapping[str, Any] | None = None):
+        self.module, self._forward = module, forward
+        self.named = dict(names) if names is not None else module_variables(module)
+        self.optimizer = None
 
     def forward(self, inputs: np.ndarray) -> np.ndarray:
         return np.asarray(self._forward(inputs))
@@ -118,9 +127,6 @@ class ModuleHolder:
     def restore(self, prefix: Path) -> None:
         self.checkpoint().read(str(prefix)).assert_existing_objects_matched()
 
-    def close(self) -> None:
-        pass
-
 
 def module_variables(module: Any) -> dict[str, Any]:
     """A tf.Module's trainable variables by their own names, or, where two share one (TF2's unnamed
@@ -134,7 +140,7 @@ def module_variables(module: Any) -> dict[str, Any]:
     return {"/".join(str(part) for part in path): v for path, v in found}
 
 
-class KerasHolder:
+class KerasHolder(EagerVariables):
     """A `keras.Model`; its weights file is Keras 3's `.weights.h5` (layer by layer, then the optimizer's)."""
 
     format = "keras"
@@ -144,16 +150,6 @@ class KerasHolder:
         rename = name_map or (lambda path: path)
         self.named = {rename(v.path): v for v in model.trainable_weights}  # save_weights writes the rest too
 
-    def variables(self) -> dict[str, Shape]:
-        return {name: tuple(v.shape) for name, v in self.named.items()}
-
-    def assign(self, values: Mapping[str, np.ndarray]) -> None:
-        for name, value in values.items():
-            self.named[name].assign(np.asarray(value))
-
-    def read(self) -> dict[str, np.ndarray]:
-        return {name: np.asarray(v.numpy()) for name, v in self.named.items()}
-
     def forward(self, inputs: np.ndarray) -> np.ndarray:
         return np.asarray(self.model(inputs, training=False))
 
@@ -162,6 +158,3 @@ class KerasHolder:
 
     def restore(self, path: Path) -> None:
         self.model.load_weights(str(path))
-
-    def close(self) -> None:
-        pass
