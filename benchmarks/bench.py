@@ -36,10 +36,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--models",
         nargs="+",
         default=None,
-        choices=[m for m in MODELS if m != "softmax"],
+        choices=list(MODELS),
         metavar="MODEL",
         help="instead of the softmax suite, the models suite (benchmarks/bench_models.py) for these models, of "
         f"{[m for m in MODELS if m != 'softmax']}: every style's ms/step and GFLOP/s against a measured ceiling",
+    )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="instead of the softmax suite, the data-parallel suite (benchmarks/bench_distributed.py): ms per global "
+        "step of TF1 towers and between-graph, MirroredStrategy and MultiWorkerMirroredStrategy over 2 replicas, "
+        "against their styles on one device (--models picks softmax and/or mlp)",
     )
     parser.add_argument("--styles", nargs="+", default=None, metavar="STYLE", help=f"only these styles, of {styles}")
     parser.add_argument("--idioms", nargs="+", default=None, metavar="IDIOM", help=f"only these idioms, of {names}")
@@ -120,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
     cli.require_extra("bench", *SUITE_MODULES, what="tfparity bench")
     if args.plot:
         cli.require_extra("bench", *PLOT_MODULES, what="tfparity bench --plot")
+    if args.distributed:
+        return run_distributed(args)
     if args.models:
         return run_models(args)
     cases = idioms.select(args.styles, args.idioms, args.devices, args.batch_sizes)  # unknown names: ValueError, exit 2
@@ -163,6 +172,8 @@ def run_models(args: argparse.Namespace) -> int:
     given = [f"--{name.replace('_', '-')}" for name in SOFTMAX_ONLY if getattr(args, name)]
     if given:
         raise cli.UsageError(f"{' '.join(given)}: the softmax suite's options; --models runs every style on the CPU")
+    if "softmax" in args.models:
+        raise cli.UsageError("--models softmax: the softmax suite is what `tfparity bench` runs without --models")
     if args.benchmark_json is None:
         args.benchmark_json = cli.output_file_in_new_folders(str(cache.default_benchmark_json()))
     suite = run_suite(args, total_cases=sum(len(model_idioms(m)) for m in args.models))
@@ -170,6 +181,29 @@ def run_models(args: argparse.Namespace) -> int:
         return status
     report = build_models_report(suite, args.benchmark_json)
     cli.write_output(render_models(report, args.format), args.output, quiet=args.quiet)
+    return failures(report, suite) or 0
+
+
+def run_distributed(args: argparse.Namespace) -> int:
+    """`--distributed`: the data-parallel suite in a child pytest, its table, and exit 1 when a case failed."""
+    from tfparity.benchmarks.bench_distributed import CASES
+    from tfparity.benchmarks.benchdistributed import build_distributed_report, render_distributed
+    from tfparity.benchmarks.replicas import MODELS as DISTRIBUTED_MODELS
+
+    given = [f"--{name.replace('_', '-')}" for name in SOFTMAX_ONLY if name != "steps" and getattr(args, name)]
+    if given:
+        raise cli.UsageError(f"{' '.join(given)}: the softmax suite's options; --distributed runs its own cases")
+    other = [m for m in args.models or [] if m not in DISTRIBUTED_MODELS]
+    if other:
+        covered = list(DISTRIBUTED_MODELS)
+        raise cli.UsageError(f"--distributed --models {other[0]}: the data-parallel suite covers {covered}")
+    if args.benchmark_json is None:
+        args.benchmark_json = cli.output_file_in_new_folders(str(cache.default_benchmark_json()))
+    suite = run_suite(args, total_cases=len(CASES) * len(args.models or DISTRIBUTED_MODELS))
+    if (status := no_case_ran(suite)) is not None:
+        return status
+    report = build_distributed_report(suite, args.benchmark_json)
+    cli.write_output(render_distributed(report, args.format), args.output, quiet=args.quiet)
     return failures(report, suite) or 0
 
 

@@ -25,6 +25,7 @@ from tfparity.benchmarks.progress import Progress
 
 SUITE = Path(__file__).with_name("bench_styles.py")
 MODELS_SUITE = Path(__file__).with_name("bench_models.py")  # `tfparity bench --models`
+DISTRIBUTED_SUITE = Path(__file__).with_name("bench_distributed.py")  # `tfparity bench --distributed`
 CASE_LINE = re.compile(r"bench_\w+\.py::\w+\[(?P<id>[^\]]+)\] (?P<outcome>PASSED|FAILED|SKIPPED|ERROR)")
 # Pass-through options that read or write pytest-benchmark's storage: with these the run says where it is.
 STORAGE_USERS = ("--benchmark-save", "--benchmark-autosave", "--benchmark-compare")
@@ -51,11 +52,12 @@ def pytest_command(args: argparse.Namespace, json_path: str, junit_path: str) ->
     default, ./.benchmarks, would be created in whatever folder the command runs from.
     """
     models = getattr(args, "models", None)
+    suite = DISTRIBUTED_SUITE if getattr(args, "distributed", False) else MODELS_SUITE if models else SUITE
     command = [
         sys.executable,
         "-m",
         "pytest",
-        str(MODELS_SUITE if models else SUITE),
+        str(suite),
         "-p",
         "no:cacheprovider",
         "-v",

@@ -19,6 +19,7 @@ import numpy as np
 from tabulate import tabulate
 
 from tfparity.benchmarks import cli, config_args, idioms, parity_sides, regression_plots
+from tfparity.benchmarks.errors import UsageError
 from tfparity.benchmarks.progress import Progress
 from tfparity.compat import MODELS, Datasets, RunResult, TrainConfig, max_abs_diff, parity, weights_digest
 from tfparity.compat.finite import FIX as NONFINITE_FIX
@@ -50,6 +51,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="data-parallel: the TF1 towers and tf.distribute.MirroredStrategy (custom loop, keras.fit) over N "
         "logical CPUs, each against the single-device TF1 run on the same global batches (softmax, mlp)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="M",
+        help="data-parallel across M processes on localhost: TF1 between-graph (a ps, SyncReplicasOptimizer) and "
+        "tf.distribute.MultiWorkerMirroredStrategy (TF_CONFIG), each against the single-device TF1 run",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with --workers: fail a variant whose cluster has not finished in S seconds, naming the tasks still "
+        "running, and stop every process (default 600)",
     )
     cli.add_output_arguments(parser)
 
@@ -274,7 +291,9 @@ def _nonfinite_section(table_rows: list[dict[str, Any]], fmt: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.replicas is not None:
+    if args.timeout is not None and args.workers is None:
+        raise UsageError("--timeout bounds a --workers run; give --workers M, or drop --timeout")
+    if args.replicas is not None or args.workers is not None:
         from tfparity.benchmarks import compare_replicas
 
         return compare_replicas.run(args)

@@ -5,7 +5,8 @@ migrate between (TF1 graph, eager, tf.function, keras.fit); each is taught by on
 `STYLES` runs that module's `train`. Idioms are the ways people really write a style, each
 timed by the suite: the default one is what the tutorials and guides show, the tuned ones what
 their performance guides recommend, never a strawman. Two tuned idioms have modules of their
-own (`TUNED_MODULES`), which `tfparity sidebyside --tuned` shows side by side. Every idiom
+own (`TUNED_MODULES`), which `tfparity sidebyside --tuned` shows side by side; so do the
+data-parallel variants (`REPLICA_MODULES`: `sidebyside --styles towers mirrored`). Every idiom
 honours `train(data, config) -> RunResult` on the shared batch plan, so they train to the same
 weights and the suite can hold each one to the TF1 reference's accuracy.
 
@@ -52,7 +53,17 @@ TUNED_MODULES: dict[str, str] = {
     "in_graph": "tfparity.tf1_graph.in_graph",
     "whole_epoch": "tfparity.tf2_eager.whole_epoch",
 }
-MODULES: dict[str, str] = {**STYLE_MODULES, **TUNED_MODULES}  # every module `sidebyside` can show, by name
+# data-parallel variant (`replicas.VARIANTS`, `workers.VARIANTS`) -> its module, cut into the same stages:
+# TF1's first. Each takes the model's own style module, so one module serves every model `replicas.MODELS` names.
+REPLICA_MODULES: dict[str, str] = {
+    "towers": "tfparity.tf1_graph.towers_style",
+    "mirrored": "tfparity.tf2_eager.mirrored_style",
+    "mirrored_keras": "tfparity.tf2_eager.mirrored_keras",
+    "between_graph": "tfparity.tf1_graph.between_graph",
+    "multi_worker": "tfparity.tf2_eager.multi_worker",
+}
+# every module `sidebyside` can show, by name
+MODULES: dict[str, str] = {**STYLE_MODULES, **TUNED_MODULES, **REPLICA_MODULES}
 REFERENCE = "tf1_graph"  # what users migrate from: every other style is compared against it
 # model (compat.models) -> style -> the module that teaches it; the softmax model's are STYLE_MODULES
 MODEL_MODULES: dict[str, dict[str, str]] = {

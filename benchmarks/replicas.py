@@ -35,7 +35,6 @@ def run_variant(
     """The variant's RunResult, trained in a child process with `replicas` logical CPUs; with `verdict`,
     its parity verdict against the single-device TF1 graph in `extra["verdict"]` (`replicas_parity`)."""
     from tfparity.benchmarks.benchrunner import child_environment
-    from tfparity.compat import RunResult
 
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run.npz"
@@ -52,8 +51,24 @@ def run_variant(
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
             raise RuntimeError(f"{variant} x{replicas} failed (exit {proc.returncode}): {last}")
-        arrays = np.load(out)
-        meta = json.loads(out.with_suffix(".json").read_text())
+        return load_run(out, config)
+
+
+def save_run(result, out: Path) -> None:
+    """A child's RunResult as FILE.npz (weights, losses) and FILE.json (the rest), for `load_run`."""
+    np.savez(out, losses=result.losses, **{f"w:{k}": v for k, v in result.weights.items()})
+    meta = {
+        k: getattr(result, k) for k in ("style", "test_accuracy", "steps", "seconds", "ms_per_step", "plan_fingerprint")
+    }
+    out.with_suffix(".json").write_text(json.dumps({**meta, "extra": result.extra}))
+
+
+def load_run(out: Path, config):
+    """The RunResult `save_run` wrote."""
+    from tfparity.compat import RunResult
+
+    arrays = np.load(out)
+    meta = json.loads(out.with_suffix(".json").read_text())
     weights = {k[len("w:") :]: arrays[k] for k in arrays.files if k.startswith("w:")}
     return RunResult(config=config, weights=weights, losses=arrays["losses"], **meta)
 
@@ -112,12 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             "verdict_detail": compare.verdict_cell(report),
             "margin": None if margin is None else {"ratio": margin.ratio, "against": margin.against},
         }
-    out = Path(args.out)
-    np.savez(out, losses=result.losses, **{f"w:{k}": v for k, v in result.weights.items()})
-    meta = {
-        k: getattr(result, k) for k in ("style", "test_accuracy", "steps", "seconds", "ms_per_step", "plan_fingerprint")
-    }
-    out.with_suffix(".json").write_text(json.dumps({**meta, "extra": result.extra}))
+    save_run(result, Path(args.out))
     return 0
 
 

@@ -2,7 +2,8 @@
 
 By default the tutorial code of the four styles (TF1 graph, eager, tf.function, keras.fit) of
 the softmax model, `--model NAME` another model's; `--tuned`, the tuned idioms' modules instead
-(TF1 in-graph against tf.function whole-epoch).
+(TF1 in-graph against tf.function whole-epoch); `--styles towers mirrored`, the data-parallel
+variants' (TF1 in-graph towers against `MirroredStrategy`'s custom loop; `mirrored_keras`, fit's).
 Reading the modules is `sidebyside_stages`; the renderings are `sidebyside_markdown` (stages
 one after another) and `sidebyside_html` (one standalone page, modules in columns), which alone
 needs Pygments (`tfparity[html]`).
@@ -25,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="STYLE",
         help=f"two or more of {list(idioms.STYLE_MODULES)}, or of the tuned idioms' modules "
-        f"{list(idioms.TUNED_MODULES)}, shown in this order "
+        f"{list(idioms.TUNED_MODULES)}, or of the data-parallel variants' {list(idioms.REPLICA_MODULES)}, "
+        "shown in this order "
         f"(default: the four styles' tutorial code, {idioms.REFERENCE} first)",
     )
     chosen.add_argument(

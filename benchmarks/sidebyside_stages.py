@@ -1,11 +1,12 @@
 """`tfparity sidebyside`, the reading: modules cut into stages, and the API changes each stage makes.
 
-Each module the registry names (`idioms.MODULES`: the four style modules and the tuned idioms'
-two) is read from its file and split at its `# %% stage: NAME` markers (data, model, loss,
-optimizer, train step, loop, evaluate, in that order: a missing, extra or misordered marker is
-an error naming the file). Code a stage takes unchanged from another of those modules is shown
-after the stage's own lines, with its real source, marked as unchanged. A stage takes it in one
-of two ways, either line ending in a `# unchanged: why` comment that the view shows:
+Each module the registry names (`idioms.MODULES`: the four style modules, the tuned idioms' two
+and the data-parallel variants') is read from its file and split at its `# %% stage: NAME`
+markers (data, model, loss, optimizer, train step, loop, evaluate, in that order: a missing,
+extra or misordered marker is an error naming the file). Code a stage takes unchanged from
+another of those modules is shown after the stage's own lines, with its real source, marked as
+unchanged. A stage takes it in one of two ways, either line ending in a `# unchanged: why`
+comment that the view shows:
 
     loss_fn = eager_style.loss_fn  # unchanged: traced into the graph with the step
     from tfparity.tf2_eager.eager_style import loss_fn  # unchanged: traced into the graph with the step
@@ -180,12 +181,14 @@ def display_path(path: str | Path) -> str:
 
 def module_title(module: ModuleType, name: str) -> tuple[str, str]:
     """("TF1 graph", "placeholders, ...") from a docstring that starts "TF1 graph style: placeholders, ...",
-    ("TF1 graph", "the CNN: ...") from one that starts "TF1 graph style, the CNN: ..."."""
+    ("TF1 graph", "the CNN: ...") from one that starts "TF1 graph style, the CNN: ...", and ("TF1 in-graph
+    replication", "one tower per device, ...") from one that names no style ("TF1 in-graph replication: ...")."""
     first = (inspect.getdoc(module) or name).splitlines()[0]
-    title, sep, summary = first.partition(" style: ")
-    if not sep:
-        title, sep, summary = first.partition(" style, ")
-    return (title, summary) if sep else (name, first)
+    for separator in (" style: ", " style, ", ": "):
+        title, sep, summary = first.partition(separator)
+        if sep:
+            return title, summary
+    return name, first
 
 
 def import_title(origin: ModuleType, name: str, reader: ModuleType) -> str:
@@ -310,9 +313,11 @@ def build_view(names: list[str] | None = None, model: str = "softmax") -> View:
 
 
 def doc_label(url: str) -> str:
-    """`tf.compat.v1.placeholder` for an API page, `guide: migrate_tf2` for a guide page."""
+    """`tf.compat.v1.placeholder` for an API page, `guide: migrate_tf2` for a guide page, `tutorial:
+    custom_training` for a tutorial."""
     path = url.split("tensorflow.org/", 1)[-1]
     if path.startswith("api_docs/python/"):
         symbol, _, member = path[len("api_docs/python/") :].partition("#")
         return symbol.replace("/", ".") + (f".{member}" if member else "")
-    return "guide: " + path.rstrip("/").split("/")[-1]
+    kind = "tutorial" if path.startswith("tutorials/") else "guide"
+    return f"{kind}: " + path.rstrip("/").split("/")[-1]

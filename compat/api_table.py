@@ -1,8 +1,9 @@
 """The TF1 -> TF2 table's rows by training stage: what `tfparity sidebyside` shows beside the styles.
 
 Most of them are exercised by tfparity's own styles (`in_styles`); the others name TF1 APIs the
-styles cannot use, gone from TensorFlow 2. Where the upgrade audit talks about a row's API, the
-row carries its texts too (`symbols`, `fix`, `gone`, `raises`, `tf2_way`: see `api_entry`).
+styles do not use, most of them gone from TensorFlow 2. Where the upgrade audit talks about a
+row's API, the row carries its texts too (`symbols`, `fix`, `gone`, `raises`, `tf2_way`: see
+`api_entry`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tfparity.compat.api_entry import (
     TUTORIAL_READER,
     ApiMapping,
 )
+from tfparity.compat.api_table_distributed import DISTRIBUTED_ROWS
 from tfparity.compat.api_table_layers import LAYER_ROWS, TUTORIAL_ROWS
 
 STAGE_ROWS: tuple[ApiMapping, ...] = (
@@ -378,4 +380,5 @@ STAGE_ROWS: tuple[ApiMapping, ...] = (
         tf2_symbols=("keras.Model.evaluate", "keras.metrics.CategoricalAccuracy"),
         tf2_code=(r"\bmodel\.evaluate\(",),
     ),
+    *DISTRIBUTED_ROWS,  # data-parallel training, every stage: api_table_distributed.py
 )

@@ -131,7 +131,6 @@ SYMBOL_ROWS: tuple[ApiMapping, ...] = (
             "tf.distribute.experimental.ParameterServerStrategy, or tf.device('/job:ps/task:0') around each variable"
         ),
     ),
-    symbol_row("model", V1 + "train.replica_device_setter", fix="tf.distribute.experimental.ParameterServerStrategy"),
     # --- loss ---------------------------------------------------------------------------------
     symbol_row(
         "loss",
@@ -177,12 +176,6 @@ SYMBOL_ROWS: tuple[ApiMapping, ...] = (
         V1 + "train.Saver",
         fix="tf.train.Checkpoint + tf.train.CheckpointManager",
         raises="RuntimeError: When eager execution is enabled, `var_list` must specify a list or dict of variables",
-    ),
-    symbol_row(
-        "loop",
-        V1 + "train.MonitoredTrainingSession",
-        fix="a plain loop with tf.train.CheckpointManager",
-        raises="RuntimeError: Merging tf.summary.* ops is not compatible with eager execution",
     ),
     symbol_row(
         "loop",

@@ -146,3 +146,55 @@ def test_issue_16s_model_and_optimizer_changes_are_in_the_table():
     assert {"tf.compat.v1.nn.dropout", "tf.compat.v1.train.RMSPropOptimizer"} <= found
     tf2 = "h = tf.nn.dropout(h, rate=0.5)\n"
     assert any(m.tf1_symbols == ("tf.compat.v1.nn.dropout",) for m, _ in find_mappings(tf2))
+
+
+# --- data-parallel training (issue 19): the side-by-side view and the upgrade audit read these rows too ----------
+
+TF1_MULTI_DEVICE = """import tensorflow as tf
+cluster = tf.train.ClusterSpec({"ps": ["ps0:2222"], "worker": ["worker0:2222", "worker1:2222"]})
+server = tf.train.Server(cluster, job_name="worker", task_index=0)
+with tf.device(tf.train.replica_device_setter(cluster=cluster)):
+    w = tf.Variable(tf.zeros([784, 10]))
+loss = tf.reduce_sum(w) + tf.losses.get_regularization_loss()
+opt = tf.train.SyncReplicasOptimizer(tf.train.GradientDescentOptimizer(0.5), replicas_to_aggregate=2)
+train_op = opt.minimize(loss, global_step=tf.train.get_or_create_global_step())
+with tf.train.MonitoredTrainingSession(master=server.target, is_chief=True) as sess:
+    sess.run(train_op)
+tf.estimator.train_and_evaluate(None, None, None)
+"""
+
+
+def test_the_multi_device_rows_are_found_in_both_columns_of_towers_vs_mirrored():
+    from tfparity.benchmarks import sidebyside_stages
+
+    view = sidebyside_stages.build_view(["towers", "mirrored"])
+    expected = {"data": "tf.split", "train step": "tf.compat.v1.train.Optimizer.compute_gradients"}
+    for stage, tf1_symbol in expected.items():
+        [found] = [f for f in view.mappings[stage] if tf1_symbol in f.mapping.tf1_symbols]
+        assert {style for style, _ in found.lines} == {"towers", "mirrored"}, (stage, found.lines)
+    [loss] = [f for f in view.mappings["loss"] if "tf.nn.compute_average_loss" in f.mapping.tf2_symbols]
+    assert {style for style, _ in loss.lines} == {"mirrored"} and "N times too large" in loss.mapping.why
+    assert "tf.compat.v1.name_scope" in {s for f in view.mappings["train step"] for s in f.mapping.tf1_symbols}
+
+
+def test_the_upgrade_audit_gives_each_multi_device_symbol_its_row_s_fix():
+    from tfparity.benchmarks import upgrade
+
+    converted = upgrade.convert(TF1_MULTI_DEVICE, "multi_device.py").converted
+    fixes = {f.symbol: (f.kind, f.fix) for f in upgrade.audit(converted)}
+    for symbol in (
+        "tf.compat.v1.train.replica_device_setter",
+        "tf.compat.v1.train.SyncReplicasOptimizer",
+        "tf.compat.v1.train.MonitoredTrainingSession",
+        "tf.compat.v1.losses.get_regularization_loss",
+    ):
+        assert fixes[symbol] == ("compat-v1", mapping_for(symbol).fix), symbol
+    assert fixes["tf.estimator.train_and_evaluate"] == (
+        "missing-symbol",
+        mapping_for("tf.estimator.train_and_evaluate").gone,
+    )
+    assert "MultiWorkerMirroredStrategy" in fixes["tf.estimator.train_and_evaluate"][1]
+    # tf_upgrade_v2 renames tf.train.Server to tf.distribute.Server (the same class); code on tf.compat.v1 keeps it.
+    aliased = upgrade.audit("import tensorflow.compat.v1 as tf\nserver = tf.train.Server(None)\n")
+    [server] = [f for f in aliased if f.kind == "compat-v1"]
+    assert "TF_CONFIG" in server.fix and server.fix == mapping_for("tf.compat.v1.train.Server").fix

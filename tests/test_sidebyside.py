@@ -31,9 +31,12 @@ REPO = Path(__file__).resolve().parents[1]
 REPORT = "benchmarks/reports/tf1_graph_vs_function.md"
 REPORT_STYLES = ["tf1_graph", "function"]
 TUNED_REPORT = "benchmarks/reports/tuned_in_graph_vs_whole_epoch.md"
+REPLICA_REPORT, REPLICA_STYLES = "benchmarks/reports/towers_vs_mirrored.md", ["towers", "mirrored"]  # issue 19
+WORKERS_REPORT, WORKERS_STYLES = "benchmarks/reports/between_graph_vs_multi_worker.md", ["between_graph", "multi_worker"]
 MODEL_REPORTS = ("mlp", "cnn", "linear_regression")  # one committed report per set of modules
 ALL_STYLES = ["tf1_graph", "eager", "function", "keras_fit"]
 TUNED = ["in_graph", "whole_epoch"]
+REPLICAS = list(idioms.REPLICA_MODULES)  # the data-parallel variants' modules
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,7 @@ def source_path(style: str) -> str:
     return inspect.getsourcefile(idioms.module(style))
 
 
-@pytest.mark.parametrize("style", ALL_STYLES + TUNED)
+@pytest.mark.parametrize("style", ALL_STYLES + TUNED + REPLICAS)
 def test_every_style_module_has_every_stage_in_order(style):
     path = source_path(style)
     stages = split_stages(Path(path).read_text(), path)
@@ -244,9 +247,11 @@ def test_command_writes_both_formats_and_rejects_bad_styles(tmp_path, capsys):
     [
         (REPORT, REPORT_STYLES, f"--styles {' '.join(REPORT_STYLES)}", "softmax"),
         (TUNED_REPORT, TUNED, "--tuned", "softmax"),
+        (REPLICA_REPORT, REPLICA_STYLES, f"--styles {' '.join(REPLICA_STYLES)}", "softmax"),
+        (WORKERS_REPORT, WORKERS_STYLES, f"--styles {' '.join(WORKERS_STYLES)}", "softmax"),
         *[(f"benchmarks/reports/{m}_four_styles.md", None, f"--model {m}", m) for m in MODEL_REPORTS],
     ],
-    ids=["tutorial", "tuned", *MODEL_REPORTS],
+    ids=["tutorial", "tuned", "replicas", "workers", *MODEL_REPORTS],
 )
 def test_committed_report_is_current(report, styles, options, model):
     expected = sidebyside.render(sidebyside_stages.build_view(styles, model), "markdown", report)

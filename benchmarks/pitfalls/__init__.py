@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from tfparity.benchmarks.pitfalls import (
     checkpoints,
     data_order,
+    distributed,
     dropout,
     eager_mode,
     initializers,
@@ -47,6 +48,9 @@ CATALOGUE: tuple[Pitfall, ...] = (
     data_order.VALIDATION_SPLIT,
     dropout.KEEP_PROB_VS_RATE,
     regression.PER_EXAMPLE_LOOP,
+    distributed.MIRRORED_GLOBAL_BATCH,
+    distributed.MIRRORED_L2_UNSCALED,
+    distributed.MIRRORED_DROPOUT_SEED,
     checkpoints.CREATION_ORDER,
     checkpoints.KERAS3_BY_NAME,
     checkpoints.OPTIMIZER_STATE,

@@ -1,0 +1,164 @@
+"""Multi-process data parallelism (issue 19): TF1 between-graph and MultiWorkerMirroredStrategy on localhost.
+
+Each variant's cluster (M workers, and a parameter server for TF1) trains the shared plan's global
+batches, a slice per worker; synchronous training must equal the single-device TF1 run to 1e-5.
+A task that dies, never starts or outlives the timeout fails the run with the task named, and no
+process of the cluster outlives it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
+
+from tfparity.benchmarks import cli, cluster, compare_replicas, idioms, replicas, workers
+from tfparity.compat import TrainConfig
+
+
+def run_compare(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.main(["compare", *argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+def gone(pid: int) -> bool:
+    """True when no process and no process group of that id is left (the cluster reaps and kills both)."""
+    for probe in (os.kill, os.killpg):
+        try:
+            probe(pid, 0)
+            return False
+        except ProcessLookupError:
+            pass
+    return True
+
+
+def python_task(name: str, code: str, must_finish: bool = True) -> cluster.Task:
+    return cluster.Task(name, [sys.executable, "-c", code], must_finish=must_finish)
+
+
+def test_every_multi_process_variant_equals_its_single_device_run_for_both_models(mnist):
+    status, text, err = run_compare("--workers", "2", "--model", "all", "--steps", "20", "-q", "--format", "json")
+    assert status == 0, err
+    rows = json.loads(text)
+    assert [(r["model"], r["style"]) for r in rows] == [
+        (m, s) for m in workers.MODELS for s in (idioms.REFERENCE, *workers.VARIANTS)
+    ]
+    for row in rows:
+        assert row["same_batches"] and row["finite"], row
+        if row["style"] != idioms.REFERENCE:
+            assert row["workers"] == 2 and row["verdict"] == "parity", row
+            assert max(row["max_abs_dw"], row["max_abs_db"]) <= 1e-5, row
+            reference = next(r for r in rows if r["model"] == row["model"] and r["style"] == idioms.REFERENCE)
+            assert row["test_accuracy"] == pytest.approx(reference["test_accuracy"])
+            assert row["final_loss"] == pytest.approx(reference["final_loss"], rel=1e-5)  # the global batch's loss
+
+
+@pytest.mark.parametrize("variant", list(workers.VARIANTS))
+def test_a_killed_worker_fails_the_run_in_time_naming_it_and_leaves_no_process(mnist, variant):
+    config = TrainConfig.for_model("softmax", steps=100_000)  # far longer than the test waits
+    started: dict[str, int] = {}
+
+    def kill_worker_1(pids: dict[str, int]) -> None:
+        started.update(pids)
+        threading.Timer(6.0, os.kill, (pids["worker 1"], signal.SIGKILL)).start()
+
+    begin = time.monotonic()
+    with pytest.raises(cluster.ClusterFailed, match=r"^worker 1 \(pid \d+\) was killed by SIGKILL after"):
+        workers.run_workers(variant, config, 2, timeout_s=120, on_started=kill_worker_1)
+    assert time.monotonic() - begin < 60, "the survivors should be stopped as soon as worker 1 dies"
+    assert set(started) == {"worker 0", "worker 1"} | ({"ps 0"} if variant == "between_graph" else set())
+    assert all(gone(pid) for pid in started.values()), started
+
+
+def test_a_task_that_never_starts_is_named_with_its_exit_and_last_line():
+    tasks = [
+        python_task("worker 0", "import time; time.sleep(60)"),
+        python_task("worker 1", "import sys; print('cannot bind localhost:1234'); sys.exit(3)"),
+    ]
+    pids: dict[str, int] = {}
+    with pytest.raises(cluster.ClusterFailed) as failure:
+        cluster.launch(tasks, timeout_s=30, on_started=pids.update)
+    message = str(failure.value)
+    assert message.startswith("worker 1 (pid") and "exited with status 3" in message, message
+    assert "cannot bind localhost:1234" in message and len(message.splitlines()) == 1
+    assert all(gone(pid) for pid in pids.values())
+
+
+def test_a_parameter_server_that_stops_early_fails_the_run():
+    tasks = [python_task("worker 0", "import time; time.sleep(60)"), python_task("ps 0", "pass", must_finish=False)]
+    with pytest.raises(cluster.ClusterFailed, match=r"^ps 0 \(pid \d+\) exited with status 0"):
+        cluster.launch(tasks, timeout_s=30)
+
+
+def test_a_cluster_past_its_timeout_names_the_tasks_still_running_and_stops_them():
+    tasks = [python_task("worker 0", "pass"), python_task("worker 1", "import time; time.sleep(60)")]
+    pids: dict[str, int] = {}
+    begin = time.monotonic()
+    with pytest.raises(cluster.ClusterFailed, match="no result within the 1 s timeout: worker 1 still running"):
+        cluster.launch(tasks, timeout_s=1, on_started=pids.update)
+    assert time.monotonic() - begin < 10
+    assert all(gone(pid) for pid in pids.values())
+
+
+def test_a_finished_cluster_returns_and_its_servers_are_stopped():
+    tasks = [python_task("worker 0", "pass"), python_task("ps 0", "import time; time.sleep(60)", must_finish=False)]
+    pids: dict[str, int] = {}
+    assert cluster.launch(tasks, timeout_s=30, on_started=pids.update) < 30
+    assert gone(pids["ps 0"])
+
+
+def test_free_ports_are_distinct_and_bindable():
+    ports = cluster.free_ports(8)
+    assert len(set(ports)) == 8 and all(1024 <= p < 65536 for p in ports)
+    spec = cluster.localhost_cluster({"worker": 2, "ps": 1})
+    assert [len(spec["worker"]), len(spec["ps"])] == [2, 1]
+    assert len({*spec["worker"], *spec["ps"]}) == 3
+
+
+def test_compare_times_out_with_the_tasks_named_and_exit_1(mnist):
+    status, _, err = run_compare("--workers", "2", "--steps", "3000", "--timeout", "3", "-q")
+    assert status == 1  # each cluster takes longer than 3 s to start; the one-device reference does not
+    assert "between_graph: ClusterFailed: no result within the 3 s timeout: worker 0, worker 1" in err, err
+    assert "multi_worker: ClusterFailed: no result within the 3 s timeout" in err, err
+
+
+def test_the_weights_verdict_calls_a_difference_and_disagreeing_workers_out():
+    row = {"style": "multi_worker", "max_abs_dw": 2e-5, "max_abs_db": 0.0}
+    assert compare_replicas.judge_weights(row)["verdict"] == "differs"
+    assert compare_replicas.judge_weights({**row, "max_abs_dw": 1e-5})["verdict"] == "parity"
+
+    class Run:
+        extra = {"workers_agree": False}
+
+    judged = compare_replicas.judged(dict(row, max_abs_dw=0.0), Run(), 2, 2)
+    assert judged["verdict"] == "bug" and "different variables" in judged["verdict_detail"]
+    assert compare_replicas.problems([judged]) == 1
+
+
+def test_every_data_parallel_variant_has_one_module_for_sidebyside():
+    assert set(idioms.REPLICA_MODULES) == set(replicas.VARIANTS) | set(workers.VARIANTS)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--workers", "1"], "--workers 1: data parallelism needs at least 2 workers"),
+        (["--workers", "2", "--replicas", "2"], "give one"),
+        (["--workers", "3"], "does not split into 3 equal slices"),
+        (["--workers", "2", "--model", "cnn"], "covers the models"),
+        (["--workers", "2", "--timeout", "0"], "--timeout 0: give a positive number"),
+        (["--timeout", "30"], "--timeout bounds a --workers run"),
+    ],
+)
+def test_bad_worker_input_is_one_line_exit_2_before_any_training(argv, message):
+    status, out, err = run_compare(*argv, "-q")
+    assert status == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1, err
