@@ -60,3 +60,17 @@ def test_options_the_suite_cannot_honour_are_refused(capsys, argv, message):
     assert cli.main(["bench", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_the_docs_table_is_the_kept_json_rendered():
+    """docs/distributed.md's bench table is `render_distributed` of the JSON kept beside it, not a hand edit."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    report = json.loads((repo / "docs/results/distributed-bench.json").read_text())
+    doc = (repo / "docs/distributed.md").read_text()
+    block = doc.split("<!-- bench-distributed:begin -->\n")[1].split("<!-- bench-distributed:end -->")[0]
+    assert block.strip() == render_distributed(report, "markdown").strip()
+    assert {r["status"] for r in report["cases"]} == {"passed"} and len(report["cases"]) == 2 * len(
+        bench_distributed.CASES
+    )

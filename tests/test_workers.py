@@ -162,3 +162,49 @@ def test_every_data_parallel_variant_has_one_module_for_sidebyside():
 def test_bad_worker_input_is_one_line_exit_2_before_any_training(argv, message):
     status, out, err = run_compare(*argv, "-q")
     assert status == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_beyond_1e5_a_run_bit_identical_to_its_in_process_twin_takes_the_twin_s_verdict(monkeypatch):
+    """A float32-sensitive run parts from TF1 beyond 1e-5; its twin's envelope, not 1e-5, decides then."""
+    import argparse
+
+    import numpy as np
+
+    from tfparity.compat import RunResult
+
+    config = TrainConfig.for_model("softmax", steps=2)
+    weights = {"W": np.ones((784, 10), np.float32), "b": np.zeros(10, np.float32)}
+    timing = {"test_accuracy": 0.9, "steps": 2, "seconds": 1.0, "ms_per_step": 1.0}
+    reference = RunResult(
+        style="tf1_graph", config=config, weights={k: v * 0 for k, v in weights.items()}, losses=np.zeros(2), **timing
+    )
+    run = RunResult(
+        style="between_graph",
+        config=config,
+        weights=dict(weights),
+        losses=np.zeros(2),
+        extra={"workers_agree": True},
+        **timing,
+    )
+    sensitive = {"verdict": "sensitive", "verdict_detail": "sensitive, no bug (0.04x envelope)", "margin": None}
+    twins: list = []
+
+    def fake_twin(variant, config, replicas, data_dir=None, *, verdict=False):
+        twins.append((variant, replicas, verdict))
+        twin = RunResult(style="towers", config=config, weights=dict(weights), losses=np.zeros(2), **timing)
+        twin.extra["verdict"] = sensitive
+        return twin
+
+    monkeypatch.setattr(replicas, "run_variant", fake_twin)
+    args = argparse.Namespace(workers=2, data_dir=None, quiet=True)
+    found = compare_replicas.twin_verdicts({idioms.REFERENCE: reference, "between_graph": run}, config, args)
+    assert twins == [("towers", 2, True)]
+    row = compare_replicas.judged({"style": "between_graph", "max_abs_dw": 1.0, "max_abs_db": 0.0}, run, 2, 2,
+                                  found["between_graph"])  # fmt: skip
+    assert row["verdict"] == "sensitive" and row["verdict_detail"].startswith("as towers, bit-identical")
+
+    run.weights["W"] = run.weights["W"] + np.float32(1e-3)  # no longer the twin's arithmetic: it differs
+    found = compare_replicas.twin_verdicts({idioms.REFERENCE: reference, "between_graph": run}, config, args)
+    assert found == {"between_graph": None}
+    row = compare_replicas.judged({"style": "between_graph", "max_abs_dw": 1.0, "max_abs_db": 0.0}, run, 2, 2, None)
+    assert row["verdict"] == "differs" and compare_replicas.problems([row]) == 1
