@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tabulate import tabulate
-
-from tfparity.benchmarks.benchmodels import build_models_report
+from tfparity.benchmarks.benchmodels import build_models_report, render_table
 from tfparity.benchmarks.benchrunner import SuiteRun
 
 HEADERS = [
@@ -74,8 +72,6 @@ def render_distributed(report: dict[str, Any], fmt: str) -> str:
         f"The replicas share these {ctx['cpu_count']} cores (logical CPU devices, or worker processes talking gRPC "
         "on localhost): the rows measure replication's overhead and check its correctness, never a speed-up.",
     ]
-    if fmt == "markdown":
-        lines = [f"- {line}" for line in lines]
     notes = [
         "ms/global step: the median round's training loop after its first step (process start-up, tracing and "
         "the cluster's handshake excluded); x one device: over the single-device style the variant is written in, "
@@ -86,12 +82,5 @@ def render_distributed(report: dict[str, Any], fmt: str) -> str:
     skipped = [r for r in report["cases"] if r["status"] == "skipped"]
     if skipped:
         notes.append(f"{len(skipped)} case(s) skipped, not shown: {skipped[0]['message'] or 'see pytest'}")
-    headers = [h.replace("|", "\\|") for h in HEADERS] if fmt == "markdown" else HEADERS
-    table = tabulate(
-        [table_row(r) for r in report["cases"] if r["status"] != "skipped"],
-        headers=headers,
-        tablefmt="github" if fmt == "markdown" else "simple",
-        disable_numparse=True,
-    )
-    sep = "\n\n" if fmt == "markdown" else "\n"
-    return "\n".join([*lines, "", table, "", sep.join(f"_{n}_" if fmt == "markdown" else n for n in notes)])
+    rows = [table_row(r) for r in report["cases"] if r["status"] != "skipped"]
+    return render_table(lines, rows, HEADERS, notes, fmt)

@@ -83,8 +83,6 @@ def render_models(report: dict[str, Any], fmt: str) -> str:
         f"CPU: {ctx['cpu']}, {ctx['cpu_count']} cores; pytest-benchmark JSON: {ctx['benchmark_json']}",
         tf1_line(ctx.get("tensorflow")),
     ]
-    if fmt == "markdown":
-        lines = [f"- {line}" for line in lines]
     notes = [
         "ms/step: the median round's training loop after its first step (which carries tracing and graph "
         "set-up, reported apart); GFLOP/s: the model's matmul and convolution FLOPs per step (forward and "
@@ -94,12 +92,14 @@ def render_models(report: dict[str, Any], fmt: str) -> str:
         "TF1 feed_dict's accuracy within 0.1 point and its weights within 1e-5 (keras.fit 1e-4); (MSE): "
         "linear_regression's test mean squared error, held to TF1's within 1e-4 of it",
     ]
-    headers = [h.replace("|", "\\|") for h in HEADERS] if fmt == "markdown" else HEADERS  # a bare | splits a cell
-    table = tabulate(
-        [table_row(r) for r in rows],
-        headers=headers,
-        tablefmt="github" if fmt == "markdown" else "simple",
-        disable_numparse=True,
-    )
+    return render_table(lines, [table_row(r) for r in rows], HEADERS, notes, fmt)
+
+
+def render_table(lines: list[str], rows: list[list], headers: list[str], notes: list[str], fmt: str) -> str:
+    """Context lines, the table and its notes, as text or Markdown (the suites' reports share this layout)."""
+    if fmt == "markdown":
+        lines = [f"- {line}" for line in lines]
+        headers = [h.replace("|", "\\|") for h in headers]  # a bare | splits a cell
+    table = tabulate(rows, headers=headers, tablefmt="github" if fmt == "markdown" else "simple", disable_numparse=True)
     sep = "\n\n" if fmt == "markdown" else "\n"
     return "\n".join([*lines, "", table, "", sep.join(f"_{n}_" if fmt == "markdown" else n for n in notes)])
