@@ -190,9 +190,11 @@ def run_distributed(args: argparse.Namespace) -> int:
     from tfparity.benchmarks.benchdistributed import build_distributed_report, render_distributed
     from tfparity.benchmarks.replicas import MODELS as DISTRIBUTED_MODELS
 
-    given = [f"--{name.replace('_', '-')}" for name in SOFTMAX_ONLY if name != "steps" and getattr(args, name)]
+    given = [f"--{name.replace('_', '-')}" for name in SOFTMAX_ONLY if getattr(args, name) is not None]
     if given:
         raise cli.UsageError(f"{' '.join(given)}: the softmax suite's options; --distributed runs its own cases")
+    if args.rounds is not None and args.rounds < 1:
+        raise cli.UsageError(f"--rounds {args.rounds}: give at least 1 timed round")
     other = [m for m in args.models or [] if m not in DISTRIBUTED_MODELS]
     if other:
         covered = list(DISTRIBUTED_MODELS)

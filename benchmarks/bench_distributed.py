@@ -80,9 +80,8 @@ def test_distributed_overhead_and_parity(benchmark, model, variant, pytestconfig
     if wanted and model not in ",".join(wanted).split(","):
         pytest.skip(f"--bench-model {' '.join(wanted)}")
     if not full and variant not in QUICK_CASES.get(model, ()):
-        pytest.skip("not in the quick run (one case of each kind); --bench-full runs every case")
-    steps = pytestconfig.getoption("bench_steps") or STEPS["full" if full else "quick"][model]
-    config = TrainConfig.for_model(model, steps=steps)
+        pytest.skip("not in the quick run (one case of each kind); `tfparity bench --distributed` runs every case")
+    config = TrainConfig.for_model(model, steps=STEPS["full" if full else "quick"][model])
     reference = distributed_reference(config)
     rounds = pytestconfig.getoption("bench_rounds") or (FULL_ROUNDS if full else 1)
     runs: list[RunResult] = []

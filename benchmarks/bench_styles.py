@@ -12,6 +12,9 @@ on TF1 feed_dict's batches, to its final test accuracy within 0.1 percentage poi
 weights within 1e-5 (max |dW| and |db|). Accuracy alone would let a slightly different model
 pass (another learning rate, a changed update): many weights score within 0.1 point of each other.
 The TF1 reference is one TF1 feed_dict run on the CPU per batch size, shared by every case.
+Every case also records what its step must do (`flops.softmax_step_flops`, `softmax_step_bytes`)
+and the CPU's ceilings, measured once per session (`machine_ceilings`), from which the report
+reads its GFLOP/s and GB/s as fractions of what the machine reaches.
 
 The ratios (against TF1 `feed_dict` and against the NumPy floor) are paired: before every
 round, and once after the last, the two anchors run the same steps, so each round sits between
@@ -28,14 +31,15 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from tfparity.benchmarks import idioms
+from tfparity.benchmarks import flops, idioms
 from tfparity.benchmarks.idioms import TARGET_ACCURACY, BenchSettings
 from tfparity.compat import RunResult, TrainConfig, max_abs_diff
 from tfparity.compat.devices import gpu_skip_reason, peak_rss_mib
 
-ACCURACY_TOLERANCE = 0.001  # 0.1 percentage point
-# max |dW|, |db| against TF1 feed_dict: on the CPU every idiom lands within 6e-7 of it, full length, any batch.
-WEIGHT_TOLERANCE = 1e-5
+ACCURACY_TOLERANCE = idioms.ACCURACY_TOLERANCE
+# The machine's ceilings (flops.machine_ceilings), measured once per session: (repeats, scale) per mode.
+CEILING_MEASURE = {"quick": (3, 0.5), "full": (5, 1.0)}
+WEIGHT_TOLERANCE = idioms.WEIGHT_TOLERANCE
 
 
 def case_params() -> list:
@@ -57,6 +61,14 @@ def case_params() -> list:
         )
         for case in idioms.select()
     ]
+
+
+@pytest.fixture(scope="session")
+def machine_ceilings(bench_settings: BenchSettings) -> dict[str, dict]:
+    """The CPU's matmul rate (TensorFlow and NumPy) and memory bandwidth, measured once per session: every case's
+    GFLOP/s and GB/s are read against them (`flops.hardware_use`, in the report)."""
+    repeats, scale = CEILING_MEASURE[bench_settings.mode]
+    return flops.machine_ceilings(repeats, scale)
 
 
 def loss_curve(run: RunResult) -> dict[str, list]:
@@ -153,7 +165,16 @@ def case_report(
 
 @pytest.mark.parametrize("style,idiom,device,batch_size", case_params())
 def test_idiom_speed_and_accuracy(
-    benchmark, style, idiom, device, batch_size, bench_settings, bench_data, tf1_reference, accuracy_target
+    benchmark,
+    style,
+    idiom,
+    device,
+    batch_size,
+    bench_settings,
+    bench_data,
+    tf1_reference,
+    accuracy_target,
+    machine_ceilings,
 ):
     timed_idiom = idioms.get(style, idiom)
     steps = idioms.Case(timed_idiom, device, batch_size).steps(bench_settings)
@@ -181,6 +202,11 @@ def test_idiom_speed_and_accuracy(
 
     benchmark.group = f"{device}: batch {config.batch_size}, {config.steps} steps per run"
     benchmark.extra_info.update(style=style, idiom=idiom, device=device, summary=timed_idiom.summary)
+    benchmark.extra_info.update(  # what a step must do, and what the machine can: the report divides
+        flops_per_step=flops.softmax_step_flops(batch_size),
+        bytes_per_step=flops.softmax_step_bytes(batch_size),
+        ceilings=machine_ceilings,
+    )
     benchmark.pedantic(train_round, setup=time_anchors, rounds=rounds, warmup_rounds=0, iterations=1)
     time_anchors()  # closes the last round's pair
     timed = runs[-rounds:]  # the warm-up rounds come first

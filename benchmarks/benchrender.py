@@ -41,14 +41,17 @@ def render(report: dict[str, Any], fmt: str) -> str:
     ]
     markdown = fmt == "markdown"
     tablefmt = "github" if markdown else "simple"
-    header = (
-        [f"- {line}" for line in context_lines(report["context"])] if markdown else context_lines(report["context"])
-    )
+    lines = [*context_lines(report["context"]), *ceiling_lines(report.get("ceilings"))]
+    header = [f"- {line}" for line in lines] if markdown else lines
     parts = [
         *header,
         "",
         tabulate([table_row(r) for r in report["cases"]], headers=headers, tablefmt=tablefmt, disable_numparse=True),
     ]
+    use = hardware_table(report["cases"], tablefmt)
+    if use:
+        title = "Hardware use: each CPU case's GFLOP/s and GB/s, and their fractions of the ceilings above"
+        parts += ["", f"**{title}**" if markdown else title, "", use]
     if report.get("batch_scaling"):
         title = "Batch scaling: examples/s as the batch grows, and the GPU's speed-up over the CPU"
         parts += ["", f"**{title}**" if markdown else title, "", scaling_table(report["batch_scaling"], tablefmt)]
@@ -71,6 +74,27 @@ def scaling_table(scaling: list[dict[str, Any]], tablefmt: str) -> str:
         for s in scaling
     ]
     return tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+
+
+def hardware_table(rows: list[dict[str, Any]], tablefmt: str) -> str | None:
+    """GFLOP/s and GB/s of every CPU case that has them, as fractions of the run's ceilings; None if none has."""
+    headers = ["style", "idiom", "device", "batch", "GFLOP/s", "x TF matmul", "x NumPy matmul", "GB/s", "x bandwidth"]
+    body = [
+        [
+            r["style"],
+            r["idiom"],
+            r["device"],
+            r["batch_size"],
+            _num(r["gflops"], ".1f"),
+            _num(r["of_matmul_tf"], ".3f"),
+            _num(r["of_matmul_numpy"], ".3f"),
+            _num(r["gbps"], ".2f"),
+            _num(r["of_bandwidth"], ".3f"),
+        ]
+        for r in rows
+        if r.get("gflops") is not None
+    ]
+    return tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True) if body else None
 
 
 def table_row(r: dict[str, Any]) -> list:
@@ -124,6 +148,28 @@ def context_lines(ctx: dict[str, Any]) -> list[str]:
         f"{timed_rounds(s)} timed rounds per case after {s.get('warmup_rounds', '?')} warm-up; "
         f"peak RSS {_num(rss, '.0f')} MiB; pytest-benchmark JSON: {ctx['benchmark_json']}",
         f"allocator: {ctx.get('malloc') or 'not recorded'}",
+        f"NumPy floor: {ctx.get('floor') or 'not recorded'}",
+        "runtime settings: "
+        + (", ".join(f"{name}={value}" for name, value in (ctx.get("runtime") or {}).items()) or "none set")
+        + " (XLA_FLAGS, TF_NUM_INTRAOP_THREADS and the like, from the environment)",
+    ]
+
+
+def ceiling_lines(ceilings: dict[str, dict] | None) -> list[str]:
+    """The machine's ceilings behind the hardware-use table, and what a step must do at batch 100 (none: no line)."""
+    if not ceilings:
+        return []
+    from tfparity.benchmarks import flops
+
+    tf_mm, np_mm = ceilings["matmul_tf"], ceilings["matmul_numpy"]
+    copy, add = ceilings["bandwidth_numpy"], ceilings["bandwidth_tf"]
+    batch = idioms.BATCH_SIZE
+    return [
+        f"ceilings (CPU, measured once in this run): tf.matmul {tf_mm['shape']} {tf_mm['gflops']:.1f} GFLOP/s, "
+        f"NumPy the same {np_mm['gflops']:.1f} GFLOP/s; memory bandwidth (bytes read + written): "
+        f"{copy['source']} of {copy['mib']:.0f} MiB {copy['gbps']:.1f} GB/s, {add['source']} "
+        f"{add['gbps']:.1f} GB/s; a softmax step: {flops.softmax_step_flops(batch) / 1e6:.2f} MFLOP (forward and "
+        f"weight gradient) and {flops.softmax_step_bytes(batch) / 1e3:.0f} KB (its batch, read once) at batch {batch}"
     ]
 
 
@@ -183,7 +229,7 @@ def notes(report: dict[str, Any]) -> list[str]:
     """The notes below the tables: how each column was measured, then drift and the failed cases' messages."""
     # The suite's own bars, so the note cannot drift from what it asserts; imported here, not at the top, because
     # the suite imports pytest, which `tfparity bench` checks for (tfparity[bench]) only once it runs.
-    from tfparity.benchmarks.bench_styles import ACCURACY_TOLERANCE, WEIGHT_TOLERANCE
+    from tfparity.benchmarks.idioms import ACCURACY_TOLERANCE, WEIGHT_TOLERANCE
 
     rows = report["cases"]
     target = next((r["target_steps"] for r in rows if r["target_steps"]), None)
@@ -204,6 +250,13 @@ def notes(report: dict[str, Any]) -> list[str]:
             f"TF1 feed_dict over the NumPy floor is timed in both of their cases (each one's rounds between "
             f"the other's anchor runs); at batch {', '.join(f'{b:,}' for b in report['pooled_anchor_ratio'])} "
             f"their two rows show one estimate from both cases' rounds, as reciprocals."
+        )
+    if report.get("ceilings"):
+        out.append(
+            "hardware use: GFLOP/s is the step's matrix products (forward and weight gradient, counted from the "
+            "shapes) over its median ms/step; GB/s its batch (images and labels, read once) over the same time. "
+            "x TF matmul and x NumPy matmul divide GFLOP/s by the large products' rates above; x bandwidth "
+            "divides GB/s by the higher of the two bandwidths. CPU cases only: the ceilings are the CPU's."
         )
     if report.get("batch_scaling"):
         out.append(

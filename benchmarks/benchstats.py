@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from tfparity.benchmarks import idioms
+from tfparity.benchmarks import flops, idioms
 from tfparity.benchmarks.benchrunner import SuiteRun
 
 RATIOS = tuple(idioms.RATIO_ANCHORS)  # ms/step over TF1 feed_dict's on the same device, and over the NumPy floor's
@@ -38,6 +38,7 @@ def build_report(cases: list[idioms.Case], suite: SuiteRun, json_path: str) -> d
         if case.id in by_case and suite.outcomes.get(case.id, ("",))[0] == "passed"
     }
     estimates, pooled = ratio_estimates(passed)
+    ceilings = next((info["ceilings"] for info in passed.values() if info.get("ceilings")), None)
     rows = []
     for case in cases:
         outcome, message = suite.outcomes.get(case.id, ("not run", ""))
@@ -75,16 +76,31 @@ def build_report(cases: list[idioms.Case], suite: SuiteRun, json_path: str) -> d
                 # and how precisely this run pins that median down.
                 **{ratio: estimates.get((case.id, ratio), (None, None))[0] for ratio in RATIOS},
                 **{f"{ratio}_ci95": estimates.get((case.id, ratio), (None, None))[1] for ratio in RATIOS},
+                **hardware_use(case.device, info, ceilings),
                 "loss_steps": info.get("loss_steps", []),
                 "losses": info.get("losses", []),
             }
         )
     return {
         "context": context(data, json_path),
+        "ceilings": ceilings,
         "cases": rows,
         "batch_scaling": batch_scaling(rows),
         "pooled_anchor_ratio": pooled,
     }
+
+
+HARDWARE_KEYS = ("gflops", "of_matmul_tf", "of_matmul_numpy", "gbps", "of_bandwidth")
+
+
+def hardware_use(device: str, info: dict[str, Any], ceilings: dict[str, dict] | None) -> dict[str, Any]:
+    """A case's GFLOP/s and GB/s and their fractions of the run's CPU ceilings (`flops.hardware_use`), from the
+    FLOPs and bytes per step it states and its median ms per step; None where any is missing or it ran elsewhere."""
+    stated = (info.get("flops_per_step"), info.get("bytes_per_step"), info.get("ms_per_step_median"))
+    use = {"flops_per_step": stated[0], "bytes_per_step": stated[1], **dict.fromkeys(HARDWARE_KEYS)}
+    if device != "cpu" or not ceilings or None in stated or not stated[2] > 0:
+        return use
+    return {**use, **flops.hardware_use(*stated, ceilings)}
 
 
 def ratio_estimates(
@@ -184,6 +200,8 @@ def context(data: dict[str, Any], json_path: str) -> dict[str, Any]:
         "malloc": run.get("malloc"),
         "settings": run.get("settings"),
         "target_accuracy": run.get("target_accuracy"),
+        "floor": run.get("floor"),
+        "runtime": run.get("runtime"),
         "datetime": data.get("datetime"),
         "benchmark_json": json_path,
     }

@@ -8,10 +8,13 @@ and `run(args) -> int` (the exit status); its one-line help lives here, so that 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -274,10 +277,35 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args = build_parser([command] if command in COMMANDS else []).parse_args(argv)
-        return int(args._run(args) or 0)
+        with stop_on_sigterm():
+            return int(args._run(args) or 0)
     except (UsageError, DataError, DeviceUnavailable, ValueError) as exc:
         print(f"tfparity {command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"tfparity {command}: interrupted; its child processes were stopped", file=sys.stderr)
+        return 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is so that the `finally` blocks stopping its children run."""
+
+
+@contextlib.contextmanager
+def stop_on_sigterm():
+    """SIGTERM unwinds like Ctrl-C (its default would end the process and orphan the children it started)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

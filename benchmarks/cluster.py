@@ -5,12 +5,15 @@ output in a file), then watches them: the run succeeds when every task that must
 workers) has exited 0; it fails as soon as one of them exits otherwise (a crash, a kill, a task
 that never started), or when the timeout passes, with the task named, its exit and the last line
 it wrote. Whatever happens, every task's process group is killed and reaped before `launch`
-returns or raises: parameter servers, which serve until stopped, included.
+returns or raises: parameter servers, which serve until stopped, included; and each task is
+started with `PR_SET_PDEATHSIG`, so that it dies with the launcher even when no `finally` runs.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 POLL_S = 0.1
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 class ClusterFailed(RuntimeError):
@@ -61,9 +65,29 @@ def _exit_words(code: int) -> str:
     return f"exited with status {code}"
 
 
+# TensorFlow's start-up and deprecation chatter: never the line that says why a task ended
+NOISE = re.compile(
+    r"^(?:[EWI]\d{4} |WARNING|Instructions for updating|To construct input pipelines|To enable the following|"
+    r"This TensorFlow binary|Traceback|\s)"
+)
+PYTHON_ERROR = re.compile(r"^[\w.]+(?:Error|Exception|Exit)\b")
+
+
 def _last_line(path: Path) -> str:
-    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "(no output)"
+    """The task's own last word: its Python error if it raised one, else its last line that is not noise."""
+    lines = [line.rstrip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    errors = [line for line in lines if PYTHON_ERROR.match(line)]
+    said = [line for line in lines if not NOISE.match(line)]
+    chosen = errors[-1] if errors else said[-1] if said else "(nothing but TensorFlow's start-up messages)"
+    return chosen[:300]
+
+
+def _die_with_launcher() -> None:
+    """In the task, before exec: Linux sends it SIGKILL when the launching process dies, however it dies."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the launcher's `finally` is all there is
+        pass
 
 
 def _stop(procs: dict[str, subprocess.Popen]) -> None:
@@ -92,7 +116,7 @@ def launch(
                 with open(logs[task.name], "wb") as log:
                     procs[task.name] = subprocess.Popen(
                         task.argv, env={**os.environ, **task.env}, stdout=log, stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL, start_new_session=True,
+                        stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_launcher,
                     )  # fmt: skip
             if on_started:
                 on_started({name: proc.pid for name, proc in procs.items()})

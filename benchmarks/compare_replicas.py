@@ -23,6 +23,7 @@ here measures the overhead of replication, never a speed-up; the table says so.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 import numpy as np
@@ -50,8 +51,12 @@ def check_args(args: argparse.Namespace, models: list[str]) -> None:
     count, flag = replica_count(args)
     if count < 2:
         raise UsageError(f"{flag} {count}: data parallelism needs at least 2 {flag.strip('-')}")
-    if args.timeout is not None and args.timeout <= 0:
-        raise UsageError(f"--timeout {args.timeout:g}: give a positive number of seconds")
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise UsageError(f"--timeout {args.timeout:g}: give a positive, finite number of seconds")
+    if args.device == "gpu":
+        raise UsageError(f"{flag} runs on logical CPU devices or CPU processes only; drop --device gpu")
+    if getattr(args, "dataset", None) not in (None, "mnist"):
+        raise UsageError(f"--dataset {args.dataset}: {flag} trains MNIST only; drop --dataset")
     if args.styles or args.plot:
         raise UsageError(f"--styles and --plot are the single-device comparison's; {flag} runs every variant")
     other = [m for m in models if m not in replicas.MODELS]
@@ -68,7 +73,12 @@ def run(args: argparse.Namespace) -> int:
         if config.batch_size % count:
             raise UsageError(
                 f"{flag} {count}: the global batch of {config.batch_size} does not split into "
-                f"{count} equal slices; choose a --batch-size that is a multiple of it"
+                f"{count} equal slices; choose a --batch-size that is a multiple of {count}"
+            )
+        if config.loss != "mean":
+            raise UsageError(
+                f"--loss {config.loss}: the data-parallel variants train the mean cross-entropy (a replica's share of "
+                "the global mean); drop --loss and --tutorial"
             )
     datas = [cli.load_data_from_args(args, config.model) for config in configs]
     where = "logical CPUs" if args.workers is None else "processes on localhost"
@@ -99,15 +109,26 @@ def run(args: argparse.Namespace) -> int:
 
 def run_variant(variant: str, config, args: argparse.Namespace) -> RunResult:
     """One variant's run; with --replicas, the parity API's verdict from its child in `extra["verdict"]`."""
+    verify = not args.no_verify
     if args.workers is None:
-        return replicas.run_variant(variant, config, args.replicas, args.data_dir, verdict=True)
-    timeout = workers.TIMEOUT_S if args.timeout is None else args.timeout
-    return workers.run_workers(variant, config, args.workers, args.data_dir, timeout_s=timeout)
+        return replicas.run_variant(variant, config, args.replicas, args.data_dir, verdict=True, verify=verify)
+    return workers.run_workers(variant, config, args.workers, args.data_dir, timeout_s=timeout(args), verify=verify)
+
+
+def timeout(args: argparse.Namespace) -> float:
+    return workers.TIMEOUT_S if args.timeout is None else args.timeout
 
 
 def twin_verdict(variant: str, result: RunResult, config, args: argparse.Namespace) -> dict | None:
     """The in-process twin's parity verdict when the variant's weights are bit-identical to the twin's."""
-    twin = replicas.run_variant(TWIN[variant], config, args.workers, args.data_dir, verdict=True)
+    try:
+        twin = replicas.run_variant(
+            TWIN[variant], config, args.workers, args.data_dir, verdict=True, verify=not args.no_verify,
+            timeout_s=timeout(args),
+        )  # fmt: skip
+    except RuntimeError as exc:
+        print(f"tfparity compare: {variant}: its twin {TWIN[variant]} failed, no verdict: {exc}", file=sys.stderr)
+        return None
     if any(not np.array_equal(twin.weights[k], result.weights[k]) for k in result.weights):
         return None
     verdict = dict(twin.extra["verdict"])
@@ -124,13 +145,12 @@ def twin_verdicts(results: dict, config, args: argparse.Namespace) -> dict[str, 
             continue
         worst = max(float(np.abs(result.weights[k] - reference.weights[k]).max()) for k in reference.weights)
         if worst > WEIGHTS_TOLERANCE:
-            if not args.quiet:
-                print(
-                    f"tfparity compare: {variant} is {worst:.3g} from the one-device run; judging it beside "
-                    f"{TWIN[variant]}, its twin in one process",
-                    file=sys.stderr,
+            with Progress(1, f"compare x{args.workers}", quiet=args.quiet) as progress:
+                progress.step(
+                    f"{variant} is {worst:.3g} from the one-device run: training {TWIN[variant]}, its twin in one "
+                    "process, with its parity verdict"
                 )
-            found[variant] = twin_verdict(variant, result, config, args)
+                found[variant] = twin_verdict(variant, result, config, args)
     return found
 
 

@@ -199,11 +199,14 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output_json: dict) -> None:
-    from tfparity.compat.devices import peak_rss_mib
+    from tfparity.benchmarks import numpy_floor
+    from tfparity.compat.devices import peak_rss_mib, runtime_settings
 
     output_json["tfparity"] = {
         "settings": asdict(bench_settings_from(config)),
         "target_accuracy": TARGET_ACCURACY,
         "peak_rss_mib": peak_rss_mib(),
         "malloc": config.stash.get(MALLOC_KEY, None),
+        "floor": numpy_floor.settings(),
+        "runtime": runtime_settings(),
     }

@@ -6,7 +6,8 @@ migrate between (TF1 graph, eager, tf.function, keras.fit); each is taught by on
 timed by the suite: the default one is what the tutorials and guides show, the tuned ones what
 their performance guides recommend, never a strawman. Two tuned idioms have modules of their
 own (`TUNED_MODULES`), which `tfparity sidebyside --tuned` shows side by side; so do the
-data-parallel variants (`REPLICA_MODULES`: `sidebyside --styles towers mirrored`). Every idiom
+data-parallel variants (`REPLICA_MODULES`: `sidebyside --styles towers mirrored`). The whole-epoch
+idiom's further tuning (`FAST_MODULE`) is timed option by option and shown by no side-by-side. Every idiom
 honours `train(data, config) -> RunResult` on the shared batch plan, so they train to the same
 weights and the suite can hold each one to the TF1 reference's accuracy.
 
@@ -195,6 +196,12 @@ class Idiom:
         return f"{self.style}/{self.name}"
 
 
+FAST_MODULE = "tfparity.tf2_eager.whole_epoch_fast"  # the whole-epoch idiom's further tuning, one option per idiom
+UNROLL = 4  # unrolled_xla: steps per iteration of the compiled loop
+# What every idiom's case asserts against TF1 feed_dict (bench_styles.py; the report states them, read from
+# here so that rendering a report never imports the suite, which asks TensorFlow for GPUs at collection).
+ACCURACY_TOLERANCE = 0.001  # 0.1 percentage point
+WEIGHT_TOLERANCE = 1e-5  # max |dW|, |db|: on the CPU every idiom lands within 6e-7 of it, full length, any batch
 FLOOR_STYLE = "numpy"  # the floor's RunResult style: not a style users migrate between, so not in STYLES
 IDIOMS: tuple[Idiom, ...] = (
     Idiom(
@@ -232,6 +239,38 @@ IDIOMS: tuple[Idiom, ...] = (
         "whole_epoch_xla",
         imported(TUNED_MODULES["whole_epoch"], "train", jit_compile=True),
         "the same, compiled by XLA (jit_compile=True)",
+    ),
+    # The whole-epoch loop tuned further (issue 20): each idiom one option of `whole_epoch_fast.train` more.
+    Idiom(
+        "function",
+        "unrolled_xla",
+        imported(FAST_MODULE, "train", unroll=UNROLL),
+        f"whole_epoch_xla with {UNROLL} steps per iteration of the compiled while loop, then the remainder one by one",
+    ),
+    Idiom(
+        "function",
+        "closed_form",
+        imported(FAST_MODULE, "train", jit_compile=False, closed_form=True),
+        "whole_epoch with the gradient written out (the fused softmax cross-entropy kernel's own gradient, "
+        "dW = x^T dlogits) and SGD as one assign_sub per variable, no Keras optimizer",
+    ),
+    Idiom(
+        "function",
+        "closed_form_xla",
+        imported(FAST_MODULE, "train", closed_form=True),
+        "the same, compiled by XLA",
+    ),
+    Idiom(
+        "function",
+        "transposed_xla",
+        imported(FAST_MODULE, "train", transposed=True),
+        "whole_epoch_xla with W kept transposed, [10, 784]: both products take the batch as stored",
+    ),
+    Idiom(
+        "function",
+        "closed_form_transposed_xla",
+        imported(FAST_MODULE, "train", closed_form=True, transposed=True),
+        "closed_form_xla with W kept transposed: every option above but the unrolling",
     ),
     Idiom(
         "keras_fit",

@@ -30,7 +30,7 @@ TIMEOUT_S = 600
 
 def run_variant(
     variant: str, config, replicas: int, data_dir: str | None = None, *, per_replica_mean: bool = False,
-    verdict: bool = False,
+    verdict: bool = False, verify: bool = True, timeout_s: float | None = None,
 ):  # fmt: skip
     """The variant's RunResult, trained in a child process with `replicas` logical CPUs; with `verdict`,
     its parity verdict against the single-device TF1 graph in `extra["verdict"]` (`replicas_parity`)."""
@@ -43,11 +43,14 @@ def run_variant(
         argv += ["--data-dir", data_dir] if data_dir else []
         argv += ["--per-replica-mean"] if per_replica_mean else []
         argv += ["--verdict"] if verdict else []
+        argv += [] if verify else ["--no-verify"]
+        timeout = TIMEOUT_S if timeout_s is None else timeout_s
         env = {**child_environment(), "TF_CPP_MIN_LOG_LEVEL": "2"}
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
-            raise RuntimeError(f"{variant} x{replicas}: no result within {TIMEOUT_S} s; the child was killed") from None
+            message = f"{variant} x{replicas}: no result within {timeout:.0f} s; the child was killed"
+            raise RuntimeError(message) from None
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
             raise RuntimeError(f"{variant} x{replicas} failed (exit {proc.returncode}): {last}")
@@ -73,7 +76,7 @@ def load_run(out: Path, config):
     return RunResult(config=config, weights=weights, losses=arrays["losses"], **meta)
 
 
-def train(variant: str, config, replicas: int, data_dir: str | None, per_replica_mean: bool):
+def train(variant: str, config, replicas: int, data_dir: str | None, per_replica_mean: bool, verify: bool = True):
     """In the child: split the CPU, then train the variant (imports TensorFlow only after the split)."""
     from tfparity.compat.devices import split_cpu
 
@@ -83,7 +86,7 @@ def train(variant: str, config, replicas: int, data_dir: str | None, per_replica
     from tfparity.benchmarks.idioms import style_module
     from tfparity.compat import load_dataset
 
-    data = load_dataset("mnist", data_dir)
+    data = load_dataset("mnist", data_dir, verify=verify)
     if variant == "towers":
         from tfparity.tf1_graph import towers_style
 
@@ -106,18 +109,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="the TrainConfig as JSON")
     parser.add_argument("--data-dir")
     parser.add_argument("--per-replica-mean", action="store_true")
+    parser.add_argument("--no-verify", action="store_true", help="skip the data's checksum (as the parent was told)")
     parser.add_argument("--verdict", action="store_true", help="also the parity verdict against one device")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     from tfparity.compat import TrainConfig
 
     config = TrainConfig(**json.loads(args.config))
-    result = train(args.variant, config, args.replicas, args.data_dir, args.per_replica_mean)
+    result = train(args.variant, config, args.replicas, args.data_dir, args.per_replica_mean, not args.no_verify)
     if args.verdict:
         from tfparity.benchmarks import compare, replicas_parity
         from tfparity.compat import load_dataset
 
-        data = load_dataset("mnist", args.data_dir)
+        data = load_dataset("mnist", args.data_dir, verify=not args.no_verify)
         report = replicas_parity.verdict(
             args.variant, config, data, args.replicas, per_replica_mean=args.per_replica_mean
         )

@@ -30,16 +30,19 @@ VARIANTS = {
     "multi_worker": "tf.distribute.MultiWorkerMirroredStrategy: M worker processes configured by TF_CONFIG",
 }
 MODELS = ("softmax", "mlp")
-TIMEOUT_S = 600.0
+TIMEOUT_S = 1800.0  # a loaded 2-core machine runs the MLP's 2,345 between-graph steps in up to 800 s
 
 
-def task_list(variant: str, config, cluster: dict, data_dir: str | None, folder: Path) -> list[clusters.Task]:
+def task_list(
+    variant: str, config, cluster: dict, data_dir: str | None, folder: Path, verify: bool = True
+) -> list[clusters.Task]:
     """One task per cluster member: the same command line, told which task it is."""
     from tfparity.benchmarks.benchrunner import child_environment
 
     base = [sys.executable, "-m", "tfparity.benchmarks.workers", "--variant", variant]
     base += ["--cluster", json.dumps(cluster), "--config", json.dumps(config.to_dict())]
     base += ["--data-dir", data_dir] if data_dir else []
+    base += [] if verify else ["--no-verify"]
     env = {**child_environment(), "TF_CPP_MIN_LOG_LEVEL": "2"}
     tasks = []
     for job, addresses in cluster.items():
@@ -56,7 +59,7 @@ def tf_config(cluster: dict, job: str, index: int) -> str:
 
 def run_workers(
     variant: str, config, workers: int, data_dir: str | None = None, *, timeout_s: float = TIMEOUT_S,
-    on_started: Callable[[dict[str, int]], None] | None = None,
+    on_started: Callable[[dict[str, int]], None] | None = None, verify: bool = True,
 ):  # fmt: skip
     """The variant trained by `workers` processes on localhost, as one RunResult (see the module)."""
     if variant not in VARIANTS:
@@ -64,7 +67,7 @@ def run_workers(
     jobs = {"worker": workers, "ps": 1 if variant == "between_graph" else 0}
     cluster = clusters.localhost_cluster(jobs)
     with tempfile.TemporaryDirectory(prefix="tfparity-workers-") as folder:
-        tasks = task_list(variant, config, cluster, data_dir, Path(folder))
+        tasks = task_list(variant, config, cluster, data_dir, Path(folder), verify)
         seconds = clusters.launch(tasks, timeout_s, on_started=on_started)
         runs = [load_run(Path(folder) / f"worker-{w}.npz", config) for w in range(workers)]
     return merged(runs, seconds)
@@ -83,7 +86,7 @@ def merged(runs: list, seconds: float):
     return first
 
 
-def train_task(variant: str, job: str, index: int, cluster: dict, config, data_dir: str | None):
+def train_task(variant: str, job: str, index: int, cluster: dict, config, data_dir: str | None, verify: bool = True):
     """In a task process: serve (ps) or train this worker's share; the strategy before anything else."""
     if job == "ps":
         from tfparity.tf1_graph import between_graph
@@ -98,7 +101,7 @@ def train_task(variant: str, job: str, index: int, cluster: dict, config, data_d
     from tfparity.benchmarks.idioms import style_module
     from tfparity.compat import load_dataset
 
-    data = load_dataset("mnist", data_dir)
+    data = load_dataset("mnist", data_dir, verify=verify)
     if variant == "multi_worker":
         return multi_worker.train(data, config, style_module("eager", config.model), strategy)
     from tfparity.tf1_graph import between_graph
@@ -106,20 +109,33 @@ def train_task(variant: str, job: str, index: int, cluster: dict, config, data_d
     return between_graph.train(data, config, style_module("tf1_graph", config.model), cluster, index)
 
 
+def task_name(text: str) -> tuple[str, int]:
+    """'worker:0' -> ('worker', 0), for argparse (a bad one: its one-line usage error)."""
+    job, _, index = text.partition(":")
+    if job not in ("worker", "ps") or not index.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: give JOB:INDEX, JOB worker or ps, e.g. worker:0")
+    return job, int(index)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tfparity.benchmarks.workers")
     parser.add_argument("--variant", choices=list(VARIANTS), required=True)
-    parser.add_argument("--task", required=True, help="JOB:INDEX, e.g. worker:0 or ps:0")
-    parser.add_argument("--cluster", required=True, help="the cluster as JSON: job -> ['host:port', ...]")
-    parser.add_argument("--config", required=True, help="the TrainConfig as JSON")
+    parser.add_argument("--task", required=True, type=task_name, help="JOB:INDEX, e.g. worker:0 or ps:0")
+    parser.add_argument(
+        "--cluster",
+        required=True,
+        help="the cluster as JSON, job -> ['host:port', ...] (between_graph's servers; multi_worker reads TF_CONFIG)",
+    )
+    parser.add_argument("--config", required=True, help="the TrainConfig as JSON: its fields (TrainConfig.to_dict())")
     parser.add_argument("--data-dir")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--no-verify", action="store_true", help="skip the data's checksum")
+    parser.add_argument("--out", required=True, help="worker's run: FILE.npz (weights, losses) and FILE.json beside it")
     args = parser.parse_args(argv)
     from tfparity.compat import TrainConfig
 
-    job, index = args.task.split(":")
+    job, index = args.task
     config = TrainConfig(**json.loads(args.config))
-    result = train_task(args.variant, job, int(index), json.loads(args.cluster), config, args.data_dir)
+    result = train_task(args.variant, job, index, json.loads(args.cluster), config, args.data_dir, not args.no_verify)
     if result is not None:
         save_run(result, Path(args.out))
     return 0

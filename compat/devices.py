@@ -96,6 +96,24 @@ def environment() -> dict[str, Any]:
     }
 
 
+# Process-wide settings that change what TensorFlow, XLA or BLAS do, read from the environment when each
+# runtime starts: a benchmark run made under any of them says so (docs/benchmarks.md, "Process-wide settings").
+RUNTIME_VARIABLES = (
+    "XLA_FLAGS",
+    "TF_XLA_FLAGS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+)
+
+
+def runtime_settings() -> dict[str, str]:
+    """The RUNTIME_VARIABLES set in this process's environment, with their values."""
+    return {name: os.environ[name] for name in RUNTIME_VARIABLES if name in os.environ}
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far, in MiB."""
     import resource

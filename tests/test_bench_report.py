@@ -189,6 +189,34 @@ def test_report_carries_its_context(bench_run):
     assert ("malloc pinned: mmap threshold 32 MiB, trim threshold 1 GiB" in ctx["malloc"]) == (
         platform.libc_ver()[0] == "glibc"
     ), ctx["malloc"]
+    # The floor's settings and the process-wide runtime settings the child inherited (XLA_FLAGS and the like).
+    from tfparity.benchmarks import numpy_floor
+    from tfparity.compat.devices import RUNTIME_VARIABLES
+
+    assert ctx["floor"] == numpy_floor.settings() and "no per-step allocation" in ctx["floor"]
+    assert ctx["runtime"] == {name: os.environ[name] for name in RUNTIME_VARIABLES if name in os.environ}
+
+
+def test_cpu_cases_are_read_against_ceilings_measured_once_per_session(bench_run):
+    from tfparity.benchmarks import flops
+
+    infos = [b["extra_info"] for b in bench_run["benchmark_json"]["benchmarks"]]
+    ceilings = bench_run["report"]["ceilings"]
+    assert all(info["ceilings"] == ceilings for info in infos)  # one measurement, every case
+    assert ceilings["matmul_tf"]["gflops"] > 0 and ceilings["matmul_numpy"]["gflops"] > 0
+    assert ceilings["bandwidth_numpy"]["gbps"] > 0 and ceilings["bandwidth_tf"]["gbps"] > 0
+    for case in bench_run["report"]["cases"]:
+        if case["device"] == "gpu":
+            assert case["gflops"] is None
+            continue
+        batch, ms = case["batch_size"], case["ms_per_step_median"]
+        assert (case["flops_per_step"], case["bytes_per_step"]) == (
+            flops.softmax_step_flops(batch),
+            flops.softmax_step_bytes(batch),
+        )
+        assert case["gflops"] == pytest.approx(flops.softmax_step_flops(batch) / ms / 1e6)
+        assert case["of_matmul_tf"] == pytest.approx(case["gflops"] / ceilings["matmul_tf"]["gflops"])
+        assert case["gbps"] == pytest.approx(flops.softmax_step_bytes(batch) / ms / 1e6)
 
 
 def test_pytest_benchmark_json_is_kept_with_extra_info(bench_run):

@@ -13,9 +13,11 @@ import io
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -31,7 +33,13 @@ def run_compare(*argv: str) -> tuple[int, str, str]:
 
 
 def gone(pid: int) -> bool:
-    """True when no process and no process group of that id is left (the cluster reaps and kills both)."""
+    """True when no process and no process group of that id is left (the cluster reaps and kills both); a
+    zombie whose parent has not reaped it yet (init, after SIGKILL took the launcher) runs nothing."""
+    try:
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return True
+    except OSError:
+        pass
     for probe in (os.kill, os.killpg):
         try:
             probe(pid, 0)
@@ -155,8 +163,13 @@ def test_every_data_parallel_variant_has_one_module_for_sidebyside():
         (["--workers", "2", "--replicas", "2"], "give one"),
         (["--workers", "3"], "does not split into 3 equal slices"),
         (["--workers", "2", "--model", "cnn"], "covers the models"),
-        (["--workers", "2", "--timeout", "0"], "--timeout 0: give a positive number"),
+        (["--workers", "2", "--timeout", "0"], "--timeout 0: give a positive, finite number"),
         (["--timeout", "30"], "--timeout bounds a --workers run"),
+        (["--workers", "2", "--timeout", "nan"], "--timeout nan: give a positive, finite number"),
+        (["--workers", "2", "--device", "gpu"], "logical CPU devices or CPU processes only"),
+        (["--replicas", "2", "--dataset", "fashion_mnist"], "--dataset fashion_mnist: --replicas trains MNIST only"),
+        (["--workers", "2", "--loss", "sum"], "--loss sum: the data-parallel variants train the mean"),
+        (["--replicas", "2", "--tutorial"], "the data-parallel variants train the mean"),
     ],
 )
 def test_bad_worker_input_is_one_line_exit_2_before_any_training(argv, message):
@@ -189,14 +202,14 @@ def test_beyond_1e5_a_run_bit_identical_to_its_in_process_twin_takes_the_twin_s_
     sensitive = {"verdict": "sensitive", "verdict_detail": "sensitive, no bug (0.04x envelope)", "margin": None}
     twins: list = []
 
-    def fake_twin(variant, config, replicas, data_dir=None, *, verdict=False):
+    def fake_twin(variant, config, replicas, data_dir=None, *, verdict=False, **_):
         twins.append((variant, replicas, verdict))
         twin = RunResult(style="towers", config=config, weights=dict(weights), losses=np.zeros(2), **timing)
         twin.extra["verdict"] = sensitive
         return twin
 
     monkeypatch.setattr(replicas, "run_variant", fake_twin)
-    args = argparse.Namespace(workers=2, data_dir=None, quiet=True)
+    args = argparse.Namespace(workers=2, data_dir=None, quiet=True, no_verify=False, timeout=None)
     found = compare_replicas.twin_verdicts({idioms.REFERENCE: reference, "between_graph": run}, config, args)
     assert twins == [("towers", 2, True)]
     row = compare_replicas.judged({"style": "between_graph", "max_abs_dw": 1.0, "max_abs_db": 0.0}, run, 2, 2,
@@ -208,3 +221,55 @@ def test_beyond_1e5_a_run_bit_identical_to_its_in_process_twin_takes_the_twin_s_
     assert found == {"between_graph": None}
     row = compare_replicas.judged({"style": "between_graph", "max_abs_dw": 1.0, "max_abs_db": 0.0}, run, 2, 2, None)
     assert row["verdict"] == "differs" and compare_replicas.problems([row]) == 1
+
+
+def test_a_task_s_own_error_is_named_not_tensorflow_s_start_up_lines(tmp_path):
+    log = tmp_path / "worker-1.log"
+    log.write_text(
+        "E0000 00:00:17 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
+        'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\n'
+        "ValueError: the between-graph style trains the mean cross-entropy\n"
+        "WARNING:tensorflow:From x.py:18: SyncReplicasOptimizer.__init__ is deprecated\n"
+        "To construct input pipelines, use the `tf.data` module.\n"
+    )
+    assert cluster._last_line(log) == "ValueError: the between-graph style trains the mean cross-entropy"
+    log.write_text("I0000 00:00:17 cpu_feature_guard.cc:210] This TensorFlow binary is optimized\nbound port 5\n")
+    assert cluster._last_line(log) == "bound port 5"
+
+
+def children_of(pid: int) -> set[int]:
+    """Every process whose parent is `pid` (from /proc: no psutil here)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_stopping_the_command_stops_its_cluster(mnist, stop):
+    """SIGTERM unwinds like Ctrl-C (exit 130); even SIGKILL, which runs no code, takes the tasks with it."""
+    # 3,000 steps: the one-device reference trains in seconds, the cluster far longer than the test waits
+    argv = [sys.executable, "-m", "tfparity", "compare", "--workers", "2", "--steps", "3000", "-q"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, tasks = time.monotonic() + 120, set()
+        while len(tasks) < 3 and time.monotonic() < deadline:  # the one-device run, then a ps and 2 workers
+            time.sleep(0.5)
+            tasks = children_of(proc.pid)
+        assert len(tasks) >= 3, "the cluster never started"
+        proc.send_signal(stop)
+        _, err = proc.communicate(timeout=60)
+        if stop == signal.SIGTERM:
+            assert proc.returncode == 130 and "interrupted" in err, err
+        deadline = time.monotonic() + 30
+        while not all(gone(pid) for pid in tasks) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert all(gone(pid) for pid in tasks), f"left behind: {tasks}"
+    finally:
+        proc.kill()
+        proc.wait()

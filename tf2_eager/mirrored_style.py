@@ -2,7 +2,8 @@
 
 The eager style's model and optimizer, made under `strategy.scope()` (mirrored variables, one
 copy per replica); each global batch of the shared plan split into equal slices, slice r to
-replica r (`experimental_distribute_values_from_function`); each replica's loss is its per-example
+replica r (`experimental_distribute_dataset` of a pipeline batched by the global batch size, or
+`experimental_distribute_values_from_function`); each replica's loss is its per-example
 losses summed over the **global** batch size (`tf.nn.compute_average_loss`), so that the all-reduce
 (a sum) of the replicas' gradients is the single-device mean gradient. `per_replica_mean=True`
 plants the classic bug instead: `reduce_mean` per replica, a gradient N times too large.
@@ -27,16 +28,36 @@ STYLE = "mirrored"
 
 
 # %% stage: data
-def make_inputs(data: Datasets, config: TrainConfig, strategy: tf.distribute.Strategy):
-    """The plan, and each step's global batch split over the replicas (`distribute_batch`)."""
+PIPELINES = ("values", "dataset")  # the default first: the same slices, bit for bit, without tf.data's threads
+
+
+def make_inputs(data: Datasets, config: TrainConfig, strategy: tf.distribute.Strategy, pipeline: str = "values"):
+    """The plan, and each step's global batch split over the replicas: each slice handed over by a function
+    (`distribute_batch`), or `experimental_distribute_dataset` of a tf.data pipeline batched by the global
+    batch size (`distributed_dataset`). Both give replica r rows r*B/N to (r+1)*B/N of the global batch."""
     if config.batch_size % strategy.num_replicas_in_sync:
         raise ValueError(
             f"batch_size {config.batch_size} does not split over {strategy.num_replicas_in_sync} replicas; "
             "make it a multiple"
         )
+    if pipeline not in PIPELINES:
+        raise ValueError(f"pipeline must be one of {PIPELINES}, got {pipeline!r}")
     plan = config.batch_plan(data.train.num_examples)
     images, labels = data.train.images, data.train.one_hot
+    if pipeline == "dataset":
+        return plan, ((batch,) for batch in distributed_dataset(strategy, images, labels, plan))
     return plan, ((distribute_batch(strategy, images[idx], labels[idx]),) for idx in plan.indices)
+
+
+def distributed_dataset(strategy: tf.distribute.Strategy, images: np.ndarray, labels: np.ndarray, plan):
+    """The planned global batches as a tf.data pipeline batched by the global size, split by the strategy.
+
+    The plan's example indices, batched by the global batch size (the batch op the strategy cuts into
+    the replicas' slices, in order), then each slice's rows gathered: the epoch is never copied whole."""
+    images_t, labels_t = tf.constant(images), tf.constant(labels)
+    indices = tf.data.Dataset.from_tensor_slices(plan.indices.reshape(-1)).batch(plan.batch_size)
+    dataset = indices.map(lambda idx: (tf.gather(images_t, idx), tf.gather(labels_t, idx)))
+    return strategy.experimental_distribute_dataset(dataset)
 
 
 def distribute_batch(strategy: tf.distribute.Strategy, x: np.ndarray, y: np.ndarray):
@@ -100,12 +121,12 @@ def make_train_step(eager_module, strategy, params, optimizer, config: TrainConf
 # %% stage: loop
 def train(
     data: Datasets, config: TrainConfig, eager_module: ModuleType, strategy: tf.distribute.Strategy,
-    *, per_replica_mean: bool = False,
+    *, per_replica_mean: bool = False, pipeline: str = "values",
 ) -> RunResult:  # fmt: skip
     if config.loss != "mean" or config.dropout_rate:
         raise ValueError("the mirrored style trains the mean cross-entropy of a model without dropout")
     clock = StepClock()
-    plan, batches = make_inputs(data, config, strategy)
+    plan, batches = make_inputs(data, config, strategy, pipeline)
     params, optimizer = build_model(eager_module, config, strategy)
     step = make_train_step(eager_module, strategy, params, optimizer, config, per_replica_mean)
     losses = clock.loop(step, batches, finish=lambda losses: tf.stack(losses).numpy())

@@ -19,11 +19,15 @@ from tfparity.compat import Datasets, RunResult, TrainConfig
 from tfparity.tf2_eager import mirrored_style
 
 STYLE = "multi_worker"
-COLLECTIVE_TIMEOUT_S = 120.0  # a peer that never answers fails the step instead of hanging it
 
 
 # %% stage: data
-make_inputs = mirrored_style.make_inputs  # replica r of the whole cluster gets slice r of each global batch
+def make_inputs(data: Datasets, config: TrainConfig, strategy: tf.distribute.Strategy):
+    """Replica r of the whole cluster gets slice r of each global batch, handed over by a function.
+
+    Not `experimental_distribute_dataset`: across workers it shards the dataset first (by file, by
+    element, or not at all), so which rows a worker sees is the sharding's choice, not the plan's."""
+    return mirrored_style.make_inputs(data, config, strategy, pipeline="values")  # not "dataset"
 
 
 # %% stage: model
@@ -31,8 +35,10 @@ def make_strategy() -> tf.distribute.MultiWorkerMirroredStrategy:
     """Reads TF_CONFIG; made first thing in the process, before any other TensorFlow op."""
     if "TF_CONFIG" not in os.environ:
         raise RuntimeError("MultiWorkerMirroredStrategy needs TF_CONFIG: the cluster and this task's place in it")
-    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=COLLECTIVE_TIMEOUT_S)
-    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    # No CommunicationOptions(timeout_seconds=...): in TensorFlow 2.21 it starts a thread per collective that
+    # sleeps out the timeout, thousands of threads within a minute. A dead peer is caught by the coordination
+    # service and, above it, by the launcher (benchmarks/cluster.py).
+    return tf.distribute.MultiWorkerMirroredStrategy()
 
 
 build_model = mirrored_style.build_model
@@ -53,7 +59,7 @@ make_train_step = mirrored_style.make_train_step
 # %% stage: loop
 def train(data: Datasets, config: TrainConfig, eager_module: ModuleType, strategy=None) -> RunResult:
     """This worker's run of the mirrored loop; every worker ends with the same variables."""
-    result = mirrored_style.train(data, config, eager_module, strategy or make_strategy())
+    result = mirrored_style.train(data, config, eager_module, strategy or make_strategy(), pipeline="values")
     result.style = STYLE
     return result
 

@@ -1,0 +1,59 @@
+"""`python -m tfparity.benchmarks.profile_epoch`: the breakdown's rows compute what they name, and print as Markdown.
+
+The times are measurements, never asserted beyond being positive.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tfparity.benchmarks import profile_epoch
+from tfparity.compat import TrainConfig, initial_weights
+
+
+def test_each_tensorflow_part_computes_what_its_numpy_counterpart_does(mnist):
+    from tfparity.tf2_eager import whole_epoch_fast
+
+    config = TrainConfig(steps=2)
+    _, images, labels = whole_epoch_fast.make_inputs(mnist, config)
+    init = initial_weights(config)
+    init["W"] = np.random.default_rng(0).normal(scale=0.01, size=init["W"].shape).astype(np.float32)
+    tf_parts = profile_epoch.tf_bodies(
+        config, whole_epoch_fast.build_model(init), whole_epoch_fast.build_model(init, transposed=True)
+    )
+    numpy_parts = profile_epoch.numpy_bodies(config, init)
+    assert len(tf_parts) == len(numpy_parts) == len(profile_epoch.PARTS)
+    x, y = images[0], labels[0]
+    for index in (1, 2, 3):  # read the batch, forward product, both products
+        expected = float(numpy_parts[index](x.numpy(), y.numpy()))
+        assert float(tf_parts[index]()(x, y)) == pytest.approx(expected, rel=1e-4), profile_epoch.PARTS[index]
+    # The closed-form steps and the autodiff step each train W by one SGD step, to the same weights.
+    trained = []
+    for index in (4, 5, 6):
+        models = [whole_epoch_fast.build_model(initial_weights(config), transposed) for transposed in (False, True)]
+        profile_epoch.tf_bodies(config, *models)[index]()(x, y)
+        trained.append(whole_epoch_fast.weights_of(models[index == 5])["W"])
+    np.testing.assert_allclose(trained[0], trained[2], atol=1e-6)
+    np.testing.assert_allclose(trained[1], trained[2], atol=1e-6)
+    assert np.abs(trained[2]).max() > 0
+
+
+def test_profile_times_every_part_and_prints_a_markdown_table(mnist):
+    rows = profile_epoch.profile(mnist, batch=50, steps=6, repeats=1)
+    assert [r.part for r in rows] == list(profile_epoch.PARTS) and {r.batch for r in rows} == {50}
+    assert all(r.function_ms > 0 and r.xla_ms > 0 for r in rows)
+    assert [r.numpy_ms is None for r in rows] == [False, False, False, False, True, True, False]
+    table = profile_epoch.markdown(rows).splitlines()
+    assert table[0] == "| batch | what each step does | tf.function ms/step | XLA ms/step | NumPy ms/step |"
+    assert len(table) == 2 + len(rows) and table[2].startswith("| 50 | loop alone | ")
+    assert table[-3].endswith(" |  |")  # no NumPy counterpart for the closed-form steps
+
+
+@pytest.mark.parametrize(
+    ("words", "named"), [(["--repeats", "0"], "--repeats 0"), (["--batch-sizes", "ten"], "--batch-sizes ten")]
+)
+def test_bad_input_is_one_line_and_exit_2(words, named, capsys):
+    assert profile_epoch.main(words) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("profile_epoch: error:") and named in err
