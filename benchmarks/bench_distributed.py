@@ -9,6 +9,8 @@ and the cluster's handshake excluded), and the report sets it against the varian
 style (`BASELINE`) measured in the same run: the overhead of replication. Every case asserts the TF1
 run's weights (1e-5; keras.fit 1e-4) and test accuracy (0.1 point). Logical devices and localhost
 processes share this machine's cores: an overhead and correctness measure, never a speed-up.
+A plain `pytest` of the whole project skips the quick cases, which tests/test_bench_distributed.py
+runs through the command; name this file (as the command does) to run them.
 
     tfparity bench --distributed [--quick]      # or: pytest benchmarks/bench_distributed.py [--bench-full]
 """
@@ -63,14 +65,7 @@ def kind(variant: str) -> str:
 
 @pytest.fixture(scope="session")
 def distributed_reference(bench_data: Datasets):
-    runs: dict[TrainConfig, RunResult] = {}
-
-    def reference(config: TrainConfig) -> RunResult:
-        if config not in runs:
-            runs[config] = idioms.style_train(idioms.REFERENCE)(bench_data, config)
-        return runs[config]
-
-    return reference
+    return idioms.memoized_reference(lambda config: bench_data)
 
 
 @pytest.mark.parametrize("model,variant", case_params())
@@ -81,6 +76,11 @@ def test_distributed_overhead_and_parity(benchmark, model, variant, pytestconfig
         pytest.skip(f"--bench-model {' '.join(wanted)}")
     if not full and variant not in QUICK_CASES.get(model, ()):
         pytest.skip("not in the quick run (one case of each kind); `tfparity bench --distributed` runs every case")
+    if not full and pytestconfig.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        # A plain `pytest` of the whole project (CI): tests/test_bench_distributed.py runs these very
+        # cases through `tfparity bench --distributed` and checks its report; running them twice adds a
+        # minute of cluster start-ups. Named on the command line (the command, or by hand), they run.
+        pytest.skip("plain pytest: the quick cases run through the command in tests/test_bench_distributed.py")
     config = TrainConfig.for_model(model, steps=STEPS["full" if full else "quick"][model])
     reference = distributed_reference(config)
     rounds = pytestconfig.getoption("bench_rounds") or (FULL_ROUNDS if full else 1)

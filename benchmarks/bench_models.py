@@ -150,14 +150,7 @@ def ceilings() -> Callable[[str], flops.Ceiling]:
 
 @pytest.fixture(scope="session")
 def model_reference(data_for) -> Callable[[TrainConfig], RunResult]:
-    runs: dict[TrainConfig, RunResult] = {}
-
-    def reference(config: TrainConfig) -> RunResult:
-        if config not in runs:
-            runs[config] = idioms.style_train("tf1_graph")(data_for(config.model), config)
-        return runs[config]
-
-    return reference
+    return idioms.memoized_reference(lambda config: data_for(config.model))
 
 
 def efficiency(model: str, runs: list[RunResult], ceiling: flops.Ceiling) -> dict:

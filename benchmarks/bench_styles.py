@@ -204,7 +204,7 @@ def test_idiom_speed_and_accuracy(
     benchmark.extra_info.update(style=style, idiom=idiom, device=device, summary=timed_idiom.summary)
     benchmark.extra_info.update(  # what a step must do, and what the machine can: the report divides
         flops_per_step=flops.softmax_step_flops(batch_size),
-        bytes_per_step=flops.softmax_step_bytes(batch_size),
+        bytes_per_step=flops.softmax_step_bytes(batch_size, 1 if runs[-1].extra.get("uint8_images") else 4),
         ceilings=machine_ceilings,
     )
     benchmark.pedantic(train_round, setup=time_anchors, rounds=rounds, warmup_rounds=0, iterations=1)

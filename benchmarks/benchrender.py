@@ -254,8 +254,9 @@ def notes(report: dict[str, Any]) -> list[str]:
     if report.get("ceilings"):
         out.append(
             "hardware use: GFLOP/s is the step's matrix products (forward and weight gradient, counted from the "
-            "shapes) over its median ms/step; GB/s its batch (images and labels, read once) over the same time. "
-            "x TF matmul and x NumPy matmul divide GFLOP/s by the large products' rates above; x bandwidth "
+            "shapes) over its median ms/step; GB/s its batch (images as the idiom stores them, float32 or uint8 "
+            "pixels, and labels, read once) over the same time. x TF matmul and x NumPy matmul divide GFLOP/s by "
+            "the large products' rates above; x bandwidth "
             "divides GB/s by the higher of the two bandwidths. CPU cases only: the ceilings are the CPU's."
         )
     if report.get("batch_scaling"):

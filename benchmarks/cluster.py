@@ -59,6 +59,27 @@ def localhost_cluster(jobs: dict[str, int]) -> dict[str, list[str]]:
     return {job: [f"localhost:{next(ports)}" for _ in range(n)] for job, n in jobs.items() if n}
 
 
+# A task that could not bind its port: another process took it between `free_ports` and the task's own bind
+# (the ports are free when drawn, not reserved). Python's words, and gRPC's as TensorFlow's server reports them.
+PORT_TAKEN = re.compile(r"address already in use|could not start (?:the )?(?:grpc )?server", re.IGNORECASE)
+PORT_ATTEMPTS = 3
+
+
+def launch_on_localhost(
+    jobs: dict[str, int], make_tasks: Callable[[dict[str, list[str]]], Sequence[Task]], timeout_s: float, *,
+    on_started: Callable[[dict[str, int]], None] | None = None, attempts: int = PORT_ATTEMPTS,
+) -> float:  # fmt: skip
+    """`launch(make_tasks(cluster), ...)` on a fresh localhost cluster for `jobs`; on fresh ports again, up
+    to `attempts` times in all, when a task failed because its port was taken. Any other failure raises."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return launch(make_tasks(localhost_cluster(jobs)), timeout_s, on_started=on_started)
+        except ClusterFailed as failure:
+            if attempt == attempts or not PORT_TAKEN.search(str(failure)):
+                raise
+    raise AssertionError("unreachable")
+
+
 def _exit_words(code: int) -> str:
     if code < 0:
         return f"was killed by {signal.Signals(-code).name}"

@@ -217,8 +217,8 @@ def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: T
     headers += ["s", "ms/step"]
     body = []
     for r in table_rows:
-        if "error" in r:
-            body.append([r["style"], "FAILED", r["error"], "", "", "", "", ""])
+        if "error" in r:  # its message below the table: a cell of the table would stretch every row
+            body.append([r["style"], "FAILED", "", "", "", "FAILED (below)", "", ""])
             continue
         body.append(
             [
@@ -246,7 +246,8 @@ def render(table_rows: list[dict[str, Any]], fmt: str, data: Datasets, config: T
         "parity verdict: against the TF1 run, by `tfparity parity`'s rule; Nx: its margin (above 1x: a bug).",
     ]
     note = "\n".join(notes if fmt == "table" else [f"_{n}_" for n in notes])
-    sections = [title, table, *_curve_section(table_rows, config, fmt), *_nonfinite_section(table_rows, fmt), note]
+    sections = [title, table, *_curve_section(table_rows, config, fmt), *_nonfinite_section(table_rows, fmt)]
+    sections += [*_failed_section(table_rows, fmt), note]
     return "\n\n".join(sections)
 
 
@@ -271,6 +272,15 @@ def _curve_section(table_rows: list[dict[str, Any]], config: TrainConfig, fmt: s
     )
     caption = f"mean training loss by epoch (the tutorial's printout; {MODELS[config.model].published}):"
     return [caption + ("\n\n" if fmt == "markdown" else "\n") + table]
+
+
+def _failed_section(table_rows: list[dict[str, Any]], fmt: str) -> list[str]:
+    """The styles that raised, each with its error (nothing when every style ran)."""
+    failed = [f"{r['style']}: {r['error']}" for r in table_rows if "error" in r]
+    if not failed:
+        return []
+    bullet = "- " if fmt == "markdown" else "  "
+    return ["\n".join(["failed (more on standard error):", *(bullet + f for f in failed)])]
 
 
 def _nonfinite_section(table_rows: list[dict[str, Any]], fmt: str) -> list[str]:

@@ -32,6 +32,7 @@ from tfparity.benchmarks import cli, compare, config_args, idioms, replicas, wor
 from tfparity.benchmarks.errors import UsageError
 from tfparity.benchmarks.progress import Progress
 from tfparity.compat import RunResult
+from tfparity.compat.metrics import largest_abs_diff
 
 WEIGHTS_TOLERANCE = 1e-5  # issue 19's target for the multi-process variants (weights only)
 TWIN = {"between_graph": "towers", "multi_worker": "mirrored"}  # the same arithmetic, in one process
@@ -51,6 +52,11 @@ def check_args(args: argparse.Namespace, models: list[str]) -> None:
     count, flag = replica_count(args)
     if count < 2:
         raise UsageError(f"{flag} {count}: data parallelism needs at least 2 {flag.strip('-')}")
+    if args.workers is not None and count > workers.MAX_WORKERS:
+        raise UsageError(
+            f"--workers {count}: at most {workers.MAX_WORKERS} processes on one machine (each starts its own "
+            "TensorFlow); across machines, start each task with its TF_CONFIG (docs/scaling.md)"
+        )
     if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
         raise UsageError(f"--timeout {args.timeout:g}: give a positive, finite number of seconds")
     if args.device == "gpu":
@@ -143,7 +149,7 @@ def twin_verdicts(results: dict, config, args: argparse.Namespace) -> dict[str, 
     for variant, result in results.items():
         if variant not in TWIN or isinstance(result, BaseException):
             continue
-        worst = max(float(np.abs(result.weights[k] - reference.weights[k]).max()) for k in reference.weights)
+        worst = largest_abs_diff(reference.weights, result.weights)
         if worst > WEIGHTS_TOLERANCE:
             with Progress(1, f"compare x{args.workers}", quiet=args.quiet) as progress:
                 progress.step(

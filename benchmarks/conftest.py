@@ -158,17 +158,8 @@ def tf1_reference(bench_data: Datasets) -> Callable[[TrainConfig], RunResult]:
     the batch), and the device is set to the CPU here: one reference run per batch size, which
     every case at that batch holds its accuracy and weights to.
     """
-    from tfparity.tf1_graph import graph_style
-
-    runs: dict[TrainConfig, RunResult] = {}
-
-    def reference(config: TrainConfig) -> RunResult:
-        config = config.replace(device="cpu")
-        if config not in runs:
-            runs[config] = graph_style.train(bench_data, config)
-        return runs[config]
-
-    return reference
+    reference = idioms.memoized_reference(lambda config: bench_data)
+    return lambda config: reference(config.replace(device="cpu"))
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,12 @@ Medians over the repeats, ms per step; at batch 1,000 the loop runs a tenth of t
 same examples. The rows are timings of one process on one machine, not a model of it: read them
 as a breakdown, and time the idioms themselves with `tfparity bench`.
 
-    python -m tfparity.benchmarks.profile_epoch [--batch-sizes 100 1000] [--steps 300] [--repeats 7]
+Threads: by default TensorFlow's intra-op pool has a thread per core and NumPy's BLAS the floor's
+count (`numpy_floor.blas_threads`: one up to batch 100, every core above); `--threads N` sets
+both to N before TensorFlow starts, so one thread against one, or both cores against both, can be
+compared. The line above the table says which.
+
+    python -m tfparity.benchmarks.profile_epoch [--batch-sizes 100 1000] [--steps 300] [--repeats 7] [--threads N]
 """
 
 from __future__ import annotations
@@ -117,20 +122,36 @@ def time_tf(make_body: Callable[[], Body], images, labels, jit_compile: bool, re
     return median_ms_per_step(lambda: train_epoch(images, labels, one, steps).numpy(), images.shape[0] - 1, repeats)
 
 
-def time_numpy(body, images, labels, repeats: int) -> float:
-    from threadpoolctl import threadpool_limits
-
+def blas_threads(batch: int, threads: int | None) -> int:
+    """NumPy's BLAS threads at `batch`: `threads` where given, else the floor's own rule."""
     from tfparity.benchmarks import numpy_floor
+
+    return threads or numpy_floor.blas_threads(batch)
+
+
+def time_numpy(body, images, labels, repeats: int, threads: int | None = None) -> float:
+    from threadpoolctl import threadpool_limits
 
     def run() -> None:
         for x, y in zip(images[1:], labels[1:], strict=True):
             body(x, y)
 
-    with threadpool_limits(limits=numpy_floor.blas_threads(images.shape[1]), user_api="blas"):
+    with threadpool_limits(limits=blas_threads(images.shape[1], threads), user_api="blas"):
         return median_ms_per_step(run, images.shape[0] - 1, repeats)
 
 
-def profile(data, batch: int, steps: int, repeats: int) -> list[Row]:
+def set_threads(threads: int | None) -> str:
+    """TensorFlow's intra-op threads set to `threads` (before it starts), and the line that says what is in force."""
+    import tensorflow as tf
+
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    in_force = tf.config.threading.get_intra_op_parallelism_threads() or "one per core (TensorFlow's default)"
+    blas = threads or "the floor's (numpy_floor.blas_threads: 1 up to batch 100, every core above)"
+    return f"threads: TensorFlow intra-op {in_force}; NumPy BLAS {blas}"
+
+
+def profile(data, batch: int, steps: int, repeats: int, threads: int | None = None) -> list[Row]:
     """One Row per PART at `batch`, over `steps` steps."""
     import tensorflow as tf
 
@@ -151,7 +172,7 @@ def profile(data, batch: int, steps: int, repeats: int) -> list[Row]:
                 body = tf_bodies(config, params, transposed)[index]
                 timed[jit_compile] = time_tf(body, images, labels, jit_compile, repeats)
             numpy_body = numpy_parts[index]
-            numpy_ms = time_numpy(numpy_body, host_images, host_labels, repeats) if numpy_body else None
+            numpy_ms = time_numpy(numpy_body, host_images, host_labels, repeats, threads) if numpy_body else None
             rows.append(Row(part, batch, timed[False], timed[True], numpy_ms))
     return rows
 
@@ -189,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=7,
         help="timed calls of each loop; the median is shown",
     )
+    parser.add_argument(
+        "--threads",
+        type=report_args.positive(int, "--threads", "a whole number"),
+        default=None,
+        help="TensorFlow intra-op threads and NumPy BLAS threads (default: each one's own)",
+    )
     parser.add_argument("--data-dir", default=None, help="MNIST folder or mnist.npz (default: the usual search)")
     return parser
 
@@ -204,11 +231,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     tf_logs.import_tensorflow()
     from tfparity.compat import load_dataset
 
+    settings = set_threads(args.threads)
     data = load_dataset("mnist", args.data_dir)
     rows = []
     for batch in args.batch_sizes:
         steps = max(args.steps * 100 // batch, 3)  # the same examples at every batch size
-        rows += profile(data, batch, steps, args.repeats)
+        rows += profile(data, batch, steps, args.repeats, args.threads)
+    print(settings + "\n")
     print(markdown(rows))
     return 0
 

@@ -30,6 +30,9 @@ VARIANTS = {
     "multi_worker": "tf.distribute.MultiWorkerMirroredStrategy: M worker processes configured by TF_CONFIG",
 }
 MODELS = ("softmax", "mlp")
+# Each task is a process with its own TensorFlow (about half a GB) on this machine's cores: more than this is
+# a typo, not a test. Real clusters span machines, each started with its own TF_CONFIG (docs/scaling.md).
+MAX_WORKERS = 8
 TIMEOUT_S = 1800.0  # a loaded 2-core machine runs the MLP's 2,345 between-graph steps in up to 800 s
 
 
@@ -65,10 +68,13 @@ def run_workers(
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
     jobs = {"worker": workers, "ps": 1 if variant == "between_graph" else 0}
-    cluster = clusters.localhost_cluster(jobs)
     with tempfile.TemporaryDirectory(prefix="tfparity-workers-") as folder:
-        tasks = task_list(variant, config, cluster, data_dir, Path(folder), verify)
-        seconds = clusters.launch(tasks, timeout_s, on_started=on_started)
+        seconds = clusters.launch_on_localhost(
+            jobs,
+            lambda cluster: task_list(variant, config, cluster, data_dir, Path(folder), verify),
+            timeout_s,
+            on_started=on_started,
+        )
         runs = [load_run(Path(folder) / f"worker-{w}.npz", config) for w in range(workers)]
     return merged(runs, seconds)
 

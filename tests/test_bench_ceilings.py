@@ -35,6 +35,7 @@ def test_a_softmax_step_is_its_forward_product_and_weight_gradient_and_its_batch
     assert flops.softmax_step_flops(100) == 2 * (2 * 100 * 784 * 10) == 3_136_000
     assert flops.softmax_step_flops(1000) == 10 * flops.softmax_step_flops(100)
     assert flops.softmax_step_bytes(100) == 100 * 784 * 4 + 100 * 10 * 4 == 317_600
+    assert flops.softmax_step_bytes(100, image_bytes=1) == 100 * 784 + 100 * 10 * 4 == 82_400  # uint8 pixels
 
 
 def test_hardware_use_divides_the_stated_work_by_the_time_and_the_ceilings():

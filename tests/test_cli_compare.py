@@ -128,6 +128,9 @@ def test_a_failing_style_shows_as_failed_and_sets_the_exit_status(data_args, cap
     assert cli.main(ARGS + data_args + ["--styles", "eager"]) == 1
     captured = capsys.readouterr()
     assert "FAILED" in captured.out and "planted failure" in captured.out
+    row = next(line for line in captured.out.splitlines() if line.startswith("eager "))
+    assert "FAILED (below)" in row and "planted failure" not in row  # the message under the table, not in a cell
+    assert "  eager: RuntimeError: planted failure" in captured.out.split("failed (more on standard error):")[1]
     assert "Traceback" in captured.err
 
 

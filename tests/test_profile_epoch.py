@@ -5,6 +5,11 @@ The times are measurements, never asserted beyond being positive.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -51,9 +56,41 @@ def test_profile_times_every_part_and_prints_a_markdown_table(mnist):
 
 
 @pytest.mark.parametrize(
-    ("words", "named"), [(["--repeats", "0"], "--repeats 0"), (["--batch-sizes", "ten"], "--batch-sizes ten")]
+    ("words", "named"),
+    [
+        (["--repeats", "0"], "--repeats 0"),
+        (["--batch-sizes", "ten"], "--batch-sizes ten"),
+        (["--threads", "0"], "--threads 0"),
+    ],
 )
 def test_bad_input_is_one_line_and_exit_2(words, named, capsys):
     assert profile_epoch.main(words) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("profile_epoch: error:") and named in err
+
+
+def test_threads_sets_tensorflow_and_blas_before_tensorflow_starts(mnist):
+    """In a fresh process (TensorFlow's pools are fixed once it starts): the line says 1 and 1, then the table."""
+    argv = [sys.executable, "-m", "tfparity.benchmarks.profile_epoch", "--threads", "1", "--batch-sizes", "50"]
+    argv += ["--steps", "6", "--repeats", "1", "--data-dir", str(Path(mnist.source).resolve())]
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user's shell has it
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "threads: TensorFlow intra-op 1; NumPy BLAS 1", lines
+    assert lines[2].startswith("| batch | what each step does |") and len(lines) == 4 + len(profile_epoch.PARTS)
+    assert proc.stderr == "", proc.stderr  # no TensorFlow start-up chatter
+
+
+@pytest.mark.parametrize(("marker", "threads"), [("profile-epoch", None), ("profile-epoch-threads", 1)])
+def test_the_docs_breakdowns_are_the_commands_output_at_both_batch_sizes(marker, threads):
+    """docs/benchmarks.md pastes `profile_epoch` (default, then --threads 1): its settings line, every part twice."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    pasted = text.split(f"<!-- {marker}:begin -->\n", 1)[1].split(f"<!-- {marker}:end -->", 1)[0].splitlines()
+    assert pasted[0].startswith(
+        "threads: TensorFlow intra-op " + (f"{threads}; NumPy BLAS {threads}" if threads else "one")
+    )
+    table = "\n".join(pasted[2:])
+    assert table.splitlines()[:2] == profile_epoch.markdown([]).splitlines()
+    parts = [line.split(" | ")[1] for line in table.splitlines()[2:]]
+    assert parts == list(profile_epoch.PARTS) * 2, "stale: paste the command's output again"

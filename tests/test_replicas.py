@@ -38,10 +38,10 @@ def test_every_variant_equals_its_single_device_run_for_both_models(mnist):
             assert row["test_accuracy"] == pytest.approx(rows[0 if row["model"] == "softmax" else 4]["test_accuracy"])
 
 
-@pytest.mark.parametrize("planted", [False, True], ids=["correct", "per-replica-mean"])
-def test_the_parity_api_calls_a_per_replica_mean_loss_a_bug(mnist, planted):
-    report = replicas_parity.check("softmax", 2, 20, per_replica_mean=planted)
-    assert report["verdict"] == ("bug" if planted else "parity"), report
+def test_the_parity_api_calls_a_per_replica_mean_loss_a_bug(mnist):
+    # The correct loop's verdict, parity, comes from the same child in the test above (its "verdict" column).
+    report = replicas_parity.check("softmax", 2, 20, per_replica_mean=True)
+    assert report["verdict"] == "bug" and report["exit_status"] == 1, report  # a script in CI fails on the bug
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ TUNED = [
     "function/closed_form_xla",
     "function/transposed_xla",
     "function/closed_form_transposed_xla",
+    "function/closed_form_transposed_uint8_xla",
     "keras_fit/steps_per_execution",
     "numpy/floor",
 ]
@@ -56,7 +57,8 @@ def test_tuned_idiom_matches_tf1_feed_dict(mnist, tf1_runs, key):
 def test_registry_runs_each_idiom_with_its_options(mnist):
     """The registry imports a style only to run it (bench --help loads no TensorFlow), with the idiom's options."""
     config = TrainConfig(steps=idioms.STEPS_PER_CALL + 20)
-    fast = {"jit_compile": True, "unroll": 1, "closed_form": False, "transposed": False}  # whole_epoch_fast's defaults
+    # whole_epoch_fast's defaults
+    fast = {"jit_compile": True, "unroll": 1, "closed_form": False, "transposed": False, "uint8_images": False}
     expected = {
         "tf1_graph/in_graph": {"steps_per_run": idioms.STEPS_PER_CALL},
         "function/whole_epoch": {"jit_compile": False},
@@ -66,6 +68,12 @@ def test_registry_runs_each_idiom_with_its_options(mnist):
         "function/closed_form_xla": {**fast, "closed_form": True},
         "function/transposed_xla": {**fast, "transposed": True},
         "function/closed_form_transposed_xla": {**fast, "closed_form": True, "transposed": True},
+        "function/closed_form_transposed_uint8_xla": {
+            **fast,
+            "closed_form": True,
+            "transposed": True,
+            "uint8_images": True,
+        },
         "keras_fit/steps_per_execution": {"steps_per_execution": idioms.STEPS_PER_CALL},
         "keras_fit/default": {"steps_per_execution": 1},
     }

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from tfparity.compat import TrainConfig, max_abs_diff
+from tfparity.compat.data import images_to_float, images_to_uint8
 from tfparity.tf1_graph import graph_style
 from tfparity.tf2_eager import eager_style, whole_epoch_fast
 
@@ -73,6 +74,27 @@ def test_transposed_model_trains_and_returns_w_in_the_styles_layout(mnist):
     params = whole_epoch_fast.build_model({"W": run.weights["W"], "b": run.weights["b"]}, transposed=True)
     assert params["W_t"].shape == (10, 784)
     assert whole_epoch_fast.evaluate(params, mnist.test.images, mnist.test.one_hot) == run.test_accuracy
+
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["function", "xla"])
+def test_uint8_epoch_trains_bit_identically_on_a_quarter_of_the_bytes(mnist, jit_compile):
+    config = TrainConfig(steps=200)
+    options = {"jit_compile": jit_compile, "closed_form": True, "transposed": True}
+    run = whole_epoch_fast.train(mnist, config, uint8_images=True, **options)
+    assert_bit_identical(run, whole_epoch_fast.train(mnist, config, **options))
+    assert run.extra["uint8_images"] is True
+    _, pixels, _ = whole_epoch_fast.make_inputs(mnist, config, uint8_images=True)
+    _, images, _ = whole_epoch_fast.make_inputs(mnist, config)
+    assert pixels.dtype == tf.uint8 and pixels.shape == images.shape
+    assert np.array_equal(images_to_float(pixels.numpy().reshape(-1, 784)), images.numpy().reshape(-1, 784))
+
+
+def test_images_that_are_not_scaled_uint8_pixels_are_refused():
+    pixels = np.resize(np.arange(256, dtype=np.uint8), (2, 784))
+    assert np.array_equal(images_to_uint8(images_to_float(pixels)), pixels)  # every value 0..255 round-trips
+    for other in (pixels.astype(np.float32) / 256.0, images_to_float(pixels) + np.float32(1e-3)):
+        with pytest.raises(ValueError, match="not uint8 pixels scaled by 1/255"):
+            images_to_uint8(other)
 
 
 @pytest.mark.parametrize(

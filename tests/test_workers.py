@@ -13,6 +13,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -124,6 +125,49 @@ def test_a_finished_cluster_returns_and_its_servers_are_stopped():
     assert gone(pids["ps 0"])
 
 
+BIND = "import socket, sys; s = socket.socket(); s.bind(('localhost', int(sys.argv[1].split(':')[1])))"
+
+
+def binding_tasks(drawn: list[dict]):
+    """make_tasks for launch_on_localhost: each worker binds its cluster address, as a TensorFlow server does."""
+
+    def make(spec: dict[str, list[str]]) -> list[cluster.Task]:
+        drawn.append(spec)
+        return [cluster.Task(f"worker {i}", [sys.executable, "-c", BIND, a]) for i, a in enumerate(spec["worker"])]
+
+    return make
+
+
+def test_a_port_taken_before_its_task_binds_it_is_drawn_again(monkeypatch):
+    taken = socket.socket()
+    taken.bind(("localhost", 0))
+    taken.listen()
+    real_free_ports = cluster.free_ports
+    draws = iter([[taken.getsockname()[1], real_free_ports(1)[0]]])  # the first draw loses worker 0's port
+    monkeypatch.setattr(cluster, "free_ports", lambda count: next(draws, None) or real_free_ports(count))
+    drawn: list[dict] = []
+    with taken:
+        assert cluster.launch_on_localhost({"worker": 2}, binding_tasks(drawn), timeout_s=30) < 30
+    assert len(drawn) == 2 and drawn[0] != drawn[1]
+
+
+def test_a_port_that_stays_taken_fails_after_the_attempts_and_other_failures_at_once(monkeypatch):
+    taken = socket.socket()
+    taken.bind(("localhost", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    monkeypatch.setattr(cluster, "free_ports", lambda count: [port] * count)
+    drawn: list[dict] = []
+    with taken, pytest.raises(cluster.ClusterFailed, match="Address already in use"):
+        cluster.launch_on_localhost({"worker": 1}, binding_tasks(drawn), timeout_s=30)
+    assert len(drawn) == cluster.PORT_ATTEMPTS
+    failing = [python_task("worker 0", "import sys; print('cannot open the data'); sys.exit(3)")]
+    calls: list[dict] = []
+    with pytest.raises(cluster.ClusterFailed, match="cannot open the data"):
+        cluster.launch_on_localhost({"worker": 1}, lambda spec: calls.append(spec) or failing, timeout_s=30)
+    assert len(calls) == 1  # not a port: no second attempt
+
+
 def test_free_ports_are_distinct_and_bindable():
     ports = cluster.free_ports(8)
     assert len(set(ports)) == 8 and all(1024 <= p < 65536 for p in ports)
@@ -160,6 +204,7 @@ def test_every_data_parallel_variant_has_one_module_for_sidebyside():
     "argv, message",
     [
         (["--workers", "1"], "--workers 1: data parallelism needs at least 2 workers"),
+        (["--workers", "64"], "--workers 64: at most 8 processes on one machine"),
         (["--workers", "2", "--replicas", "2"], "give one"),
         (["--workers", "3"], "does not split into 3 equal slices"),
         (["--workers", "2", "--model", "cnn"], "covers the models"),

@@ -19,15 +19,15 @@ from tfparity.compat import Datasets, RunResult, TrainConfig
 from tfparity.tf2_eager import mirrored_style
 
 STYLE = "multi_worker"
+# Not "dataset" (`experimental_distribute_dataset`): across workers it shards the dataset first (by file,
+# by element, or not at all), so which rows a worker sees would be the sharding's choice, not the plan's.
+PIPELINE = "values"
 
 
 # %% stage: data
 def make_inputs(data: Datasets, config: TrainConfig, strategy: tf.distribute.Strategy):
-    """Replica r of the whole cluster gets slice r of each global batch, handed over by a function.
-
-    Not `experimental_distribute_dataset`: across workers it shards the dataset first (by file, by
-    element, or not at all), so which rows a worker sees is the sharding's choice, not the plan's."""
-    return mirrored_style.make_inputs(data, config, strategy, pipeline="values")  # not "dataset"
+    """Replica r of the whole cluster gets slice r of each global batch, handed over by a function (`PIPELINE`)."""
+    return mirrored_style.make_inputs(data, config, strategy, pipeline=PIPELINE)
 
 
 # %% stage: model
@@ -59,7 +59,7 @@ make_train_step = mirrored_style.make_train_step
 # %% stage: loop
 def train(data: Datasets, config: TrainConfig, eager_module: ModuleType, strategy=None) -> RunResult:
     """This worker's run of the mirrored loop; every worker ends with the same variables."""
-    result = mirrored_style.train(data, config, eager_module, strategy or make_strategy(), pipeline="values")
+    result = mirrored_style.train(data, config, eager_module, strategy or make_strategy(), pipeline=PIPELINE)
     result.style = STYLE
     return result
 

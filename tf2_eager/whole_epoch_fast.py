@@ -18,6 +18,9 @@ option of `train` removes one of them; none changes the arithmetic:
 - `transposed=True`: W kept as `W_t`, `[10, 784]`: the forward product reads `x W_t^T` and the
   weight gradient is `dlogits^T x`, both taking the batch as it is stored; W is returned in the
   styles' `[784, 10]`.
+- `uint8_images=True`: the stacked epoch kept as the uint8 pixels the data layer scaled the
+  images from (checked to scale back bit for bit), each batch scaled inside the step by the same
+  float32 multiply: a quarter of the bytes read per step, and of the stacked epoch's memory.
 
 Same batch plan and weights as `whole_epoch.train`: without XLA, the unrolled loop and the
 closed-form gradient are bit-identical to TF1 feed_dict; every registered combination stays
@@ -33,7 +36,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfparity.compat import Datasets, RunResult, TrainConfig, initial_weights, tf_device_name
+from tfparity.compat import (
+    BatchPlan,
+    Datasets,
+    RunResult,
+    TrainConfig,
+    initial_weights,
+    make_batch_plan,
+    tf_device_name,
+)
+from tfparity.compat.data import PIXEL_SCALE, images_to_uint8
 from tfparity.compat.timing import StepClock
 from tfparity.tf2_eager import eager_style, function_style, whole_epoch
 
@@ -45,7 +57,22 @@ StepFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]  # (images, labels) -> the 
 
 
 # %% stage: data
-make_inputs = whole_epoch.make_inputs  # unchanged: every planned batch stacked once, [steps, batch, 784]
+def make_inputs(
+    data: Datasets, config: TrainConfig, uint8_images: bool = False
+) -> tuple[BatchPlan, tf.Tensor, tf.Tensor]:
+    """`whole_epoch.make_inputs`: every planned batch stacked once, `[steps, batch, 784]`; with
+    `uint8_images`, the images as their uint8 pixels (ValueError where they are not exactly that)."""
+    if not uint8_images:
+        return whole_epoch.make_inputs(data, config)
+    plan = make_batch_plan(data.train.num_examples, config.batch_size, config.steps, config.seed)
+    pixels, labels = plan.gather(images_to_uint8(data.train.images), data.train.one_hot)
+    return plan, tf.constant(pixels), tf.constant(labels)
+
+
+def scaled_inside(step: StepFn) -> StepFn:
+    """The step on uint8 pixels: scaled to float32 first, by the data layer's own multiply (bit-identical)."""
+    scale = tf.constant(PIXEL_SCALE)
+    return lambda pixels, labels: step(tf.cast(pixels, tf.float32) * scale, labels)
 
 
 # %% stage: model
@@ -181,14 +208,16 @@ def train(
     unroll: int = 1,
     closed_form: bool = False,
     transposed: bool = False,
+    uint8_images: bool = False,
 ) -> RunResult:
     """`whole_epoch.train`'s two calls (step 0 alone, then the rest), with this module's options."""
     check_options(config, unroll, closed_form)
     clock = StepClock()
     with tf.device(tf_device_name(config.device)):
-        plan, images, labels = make_inputs(data, config)
+        plan, images, labels = make_inputs(data, config, uint8_images)
         params = build_model(initial_weights(config), transposed)
-        train_epoch = make_epoch_fn(make_step(config, params, closed_form), unroll, jit_compile)
+        step = make_step(config, params, closed_form)
+        train_epoch = make_epoch_fn(scaled_inside(step) if uint8_images else step, unroll, jit_compile)
         zero, one, steps = (tf.constant(n, tf.int32) for n in (0, 1, config.steps))
         first, rest = clock.loop(
             lambda start, stop: train_epoch(images, labels, start, stop).numpy(), [(zero, one), (one, steps)]
@@ -196,6 +225,7 @@ def train(
         losses = np.concatenate([first[:1], rest[1:]])
         test_accuracy = evaluate(params, data.test.images, data.test.one_hot)
     options = {"jit_compile": jit_compile, "unroll": unroll, "closed_form": closed_form, "transposed": transposed}
+    options["uint8_images"] = uint8_images
     return clock.result(STYLE, config, plan, weights_of(params), losses, test_accuracy, **options)
 
 

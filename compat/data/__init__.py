@@ -14,7 +14,16 @@ birth_life and pima tables). Everything public is importable from here, so
 `import tfparity.compat.data as input_data` stands in for TF1's reader.
 """
 
-from tfparity.compat.data.datasets import IMAGE_SIDE, Datasets, Split, datasets_from_uint8, images_to_float, one_hot
+from tfparity.compat.data.datasets import (
+    IMAGE_SIDE,
+    PIXEL_SCALE,
+    Datasets,
+    Split,
+    datasets_from_uint8,
+    images_to_float,
+    images_to_uint8,
+    one_hot,
+)
 from tfparity.compat.data.errors import DataAccessError, DataError, DataFormatError, DataNotFoundError
 from tfparity.compat.data.idx import (
     GZIP_MAX_RATIO,
@@ -64,6 +73,8 @@ __all__ = [
     "Split",
     "datasets_from_uint8",
     "images_to_float",
+    "PIXEL_SCALE",
+    "images_to_uint8",
     "one_hot",
     "DataAccessError",
     "DataError",

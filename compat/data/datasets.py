@@ -58,6 +58,9 @@ class Datasets:
     feature_names: tuple[str, ...] = ()
 
 
+PIXEL_SCALE = np.float32(1.0 / 255.0)  # uint8 pixel -> [0, 1]: one float32 multiply, as TF1's reader did
+
+
 def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """Integer labels (N,) as float32 one-hot rows (N, num_classes)."""
     out = np.zeros((labels.shape[0], num_classes), dtype=np.float32)
@@ -68,7 +71,19 @@ def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
 def images_to_float(images_uint8: np.ndarray) -> np.ndarray:
     """uint8 (N, 28, 28) or (N, 784) to float32 (N, 784) in [0, 1], exactly as TF1's reader scaled."""
     flat = images_uint8.reshape(images_uint8.shape[0], math.prod(images_uint8.shape[1:]))  # -1 fails on 0 images
-    return np.multiply(flat.astype(np.float32), np.float32(1.0 / 255.0))
+    return np.multiply(flat.astype(np.float32), PIXEL_SCALE)
+
+
+def images_to_uint8(images: np.ndarray) -> np.ndarray:
+    """float32 images (N, 784) back to the uint8 pixels `images_to_float` scaled them from, bit for bit.
+
+    ValueError when they did not come from uint8 pixels that way (other data, other scaling):
+    the uint8 copy would then train on different numbers.
+    """
+    pixels = np.rint(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
+    if not np.array_equal(images_to_float(pixels), images):
+        raise ValueError("these images are not uint8 pixels scaled by 1/255 (images_to_float): keep them as float32")
+    return pixels
 
 
 def datasets_from_uint8(
