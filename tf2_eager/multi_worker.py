@@ -19,14 +19,15 @@ from tfparity.compat import Datasets, RunResult, TrainConfig
 from tfparity.tf2_eager import mirrored_style
 
 STYLE = "multi_worker"
-# Not "dataset" (`experimental_distribute_dataset`): across workers it shards the dataset first (by file,
-# by element, or not at all), so which rows a worker sees would be the sharding's choice, not the plan's.
-PIPELINE = "values"
+PIPELINE = "values"  # the mirrored loop's input pipeline here, for `make_inputs` and `train` alike
 
 
 # %% stage: data
 def make_inputs(data: Datasets, config: TrainConfig, strategy: tf.distribute.Strategy):
-    """Replica r of the whole cluster gets slice r of each global batch, handed over by a function (`PIPELINE`)."""
+    """Replica r of the whole cluster gets slice r of each global batch, handed over by a function.
+
+    Not `experimental_distribute_dataset`: across workers it shards the dataset first (by file, by
+    element, or not at all), so which rows a worker sees is the sharding's choice, not the plan's."""
     return mirrored_style.make_inputs(data, config, strategy, pipeline=PIPELINE)
 
 
