@@ -1,15 +1,19 @@
 """Progress of long commands on stderr: a live line on a terminal, one plain line per finished unit elsewhere.
 
 CI logs and pipes get no carriage returns, but they are not left silent for minutes either:
-each unit (a style, a pitfall, a benchmark case) writes one line when it ends. `--quiet`
-silences both.
+each unit (a style, a pitfall, a benchmark case) writes one line when it ends. On a terminal the
+live line's clock ticks every second while a unit runs (a cluster's start-up, an eager style's
+thousand steps), so a long unit never looks hung. `--quiet` silences both.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import TextIO
+
+TICK_S = 1.0  # the live line's clock, redrawn while a unit runs
 
 
 class Progress:
@@ -26,19 +30,32 @@ class Progress:
         self.total, self.label, self.count = total, label, 0
         self.t0 = self.unit_t0 = time.perf_counter()
         self.current: str | None = None
+        self._lock = threading.Lock()  # the ticker and the caller both write the live line
+        self._stopped = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="progress-ticker", daemon=True)
+        if self.live:
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stopped.wait(TICK_S):
+            with self._lock:
+                if self.current is not None:
+                    self._show_live(self.current)
 
     def step(self, what: str) -> None:
-        self._end_current()
-        self.count += 1
-        self.current, self.unit_t0 = what, time.perf_counter()
-        self._show_live(what)
+        with self._lock:
+            self._end_current()
+            self.count += 1
+            self.current, self.unit_t0 = what, time.perf_counter()
+            self._show_live(what)
 
     def done(self, what: str) -> None:
-        self.count += 1
-        self._show_live(what)
-        if self.lines:
-            self._line(f"{what} ({time.perf_counter() - self.unit_t0:.1f} s)")
-        self.unit_t0 = time.perf_counter()
+        with self._lock:
+            self.count += 1
+            self._show_live(what)
+            if self.lines:
+                self._line(f"{what} ({time.perf_counter() - self.unit_t0:.1f} s)")
+            self.unit_t0 = time.perf_counter()
 
     def _end_current(self) -> None:
         if self.current is not None and self.lines:
@@ -59,6 +76,9 @@ class Progress:
         return self
 
     def __exit__(self, exc_type, *exc) -> None:
+        self._stopped.set()
+        if self._ticker.is_alive():
+            self._ticker.join()
         if exc_type is None:
             self._end_current()
         if self.live:

@@ -5,13 +5,13 @@ splits the CPU, builds a `TF2Side` whose step is `mirrored_style`'s (the global 
 slices over the replicas) and prints the parity report's verdict as JSON. With
 `--per-replica-mean` the planted bug (each replica's own mean, a gradient N times too large) is
 what the parity API has to call a bug; without it, parity. Exit status as `tfparity parity`'s:
-0 when the report passes, 1 when it does not (a bug, non-finite), 2 on bad arguments. `check`
+0 when the report passes, 1 when it does not (a bug, non-finite), 2 on bad arguments; a crash
+prints no verdict, and `check` raises with the child's last words. `check`
 runs it from the parent.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -22,20 +22,24 @@ from tfparity.compat import tf_logs
 
 tf_logs.silence_by_default()  # before anything imports TensorFlow
 
+MODULE = "tfparity.benchmarks.replicas_parity"
+PROG = f"python -m {MODULE}"
 TIMEOUT_S = 600
 
 
 def check(model: str, replicas: int, steps: int, *, per_replica_mean: bool = False) -> dict:
-    """The child's verdict and exit status: {"verdict", "headline", "margin", "exit_status"}."""
+    """The child's verdict, exit status and standard error: {"verdict", "headline", "margin", "exit_status", "stderr"}.
+
+    RuntimeError, with the child's last words, when it did not print a verdict (bad arguments, a crash)."""
     from tfparity.benchmarks.benchrunner import child_environment
 
-    argv = [sys.executable, "-m", "tfparity.benchmarks.replicas_parity", "--model", model]
+    argv = [sys.executable, "-m", MODULE, "--model", model]
     argv += ["--replicas", str(replicas), "--steps", str(steps)] + (["--per-replica-mean"] if per_replica_mean else [])
-    env = {**child_environment(), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
-    if proc.returncode not in (0, 1):  # 1: a report that fails, its JSON printed all the same
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, env=child_environment())
+    said = proc.stdout.strip().splitlines()
+    if proc.returncode not in (0, 1) or not said or not said[-1].startswith("{"):
         raise RuntimeError(f"replicas_parity failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
-    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "exit_status": proc.returncode}
+    return {**json.loads(said[-1]), "exit_status": proc.returncode, "stderr": proc.stderr}
 
 
 def side_for(variant: str, config, replicas: int, *, per_replica_mean: bool = False):
@@ -107,13 +111,29 @@ def mirrored_side(config, replicas: int, *, per_replica_mean: bool = False):
     )
 
 
+def exit_status(report) -> int:
+    """As `tfparity parity`'s: 0 when the report passes ('sensitive problem, no bug' included), else 1."""
+    return 0 if report.passes(allow_sensitive=True) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tfparity.benchmarks.replicas_parity")
-    parser.add_argument("--model", default="softmax", help="a model of the suite (default: softmax)")
-    parser.add_argument("--replicas", type=int, default=2, help="logical CPUs the global batch is split over")
-    parser.add_argument("--steps", type=int, default=100, help="training steps compared")
+    from tfparity.benchmarks import replicas
+    from tfparity.benchmarks.errors import UsageError
+    from tfparity.benchmarks.report_args import OneLineParser, positive
+
+    parser = OneLineParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="softmax", choices=replicas.MODELS, help="the model (default: softmax)")
+    parser.add_argument(
+        "--replicas", type=positive(int, "--replicas", "a whole number"), default=2, help="logical CPUs to split over"
+    )
+    parser.add_argument("--steps", type=positive(int, "--steps", "a whole number"), default=100, help="steps compared")
     parser.add_argument("--per-replica-mean", action="store_true", help="plant the bug: each replica's own mean")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"replicas_parity: error: {exc}", file=sys.stderr)
+        return 2
+    tf_logs.import_tensorflow()  # its start-up lines filtered out, before the CPU is split
     from tfparity.compat.devices import split_cpu
 
     split_cpu(args.replicas)
@@ -123,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     report = verdict("mirrored", config, load_dataset("mnist"), args.replicas, per_replica_mean=args.per_replica_mean)
     margin = None if report.margin is None else report.margin.describe()
     print(json.dumps({"verdict": report.verdict, "headline": report.headline, "margin": margin}))
-    return 0 if report.passes(allow_sensitive=True) else 1
+    return exit_status(report)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """`tfparity bench --distributed`: the data-parallel suite (benchmarks/bench_distributed.py) run as a command.
 
-The suite's quick cases also run under plain `pytest`; this runs them through the command, as a
-user would, and reads its JSON report: ms per global step, and each variant's overhead against
-the single-device style it is written in, measured in the same run.
+A plain `pytest` of the project skips the suite's quick cases (they would run twice); this runs
+them through the command, as a user would, and reads its JSON report: ms per global step, and
+each variant's overhead against the single-device style it is written in, measured in the same run.
 """
 
 from __future__ import annotations

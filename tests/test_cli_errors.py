@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -188,6 +190,20 @@ def test_progress_is_a_live_line_on_a_terminal_and_silent_when_quiet():
         with progress.Progress(1, "pitfalls", stream=stream, quiet=True) as p:
             p.step("adam-epsilon")
         assert stream.getvalue() == ""
+
+
+def test_the_live_line_ticks_while_a_unit_runs_and_stops_with_the_block(monkeypatch):
+    monkeypatch.setattr(progress, "TICK_S", 0.01)
+    terminal = Terminal()
+    with progress.Progress(1, "compare", stream=terminal) as p:
+        p.step("training multi_worker over 2 processes")
+        time.sleep(0.3)  # a unit that runs: the clock is redrawn meanwhile, not only when it ends
+    redraws = terminal.getvalue().count("\r\033[K[1/1] compare: training multi_worker over 2 processes (")
+    assert redraws >= 3, terminal.getvalue()
+    written = terminal.getvalue()
+    time.sleep(0.1)
+    assert terminal.getvalue() == written  # the ticker stopped with the block
+    assert "progress-ticker" not in {t.name for t in threading.enumerate()}
 
 
 # --- TensorFlow's start-up lines -------------------------------------------------------------------

@@ -14,6 +14,7 @@ import json
 import pytest
 
 from tfparity.benchmarks import cli, replicas, replicas_parity
+from tfparity.compat.parity.report import BUG, NONFINITE, PARITY, SENSITIVE, ParityReport
 
 
 def run_compare(*argv: str) -> tuple[int, str, str]:
@@ -38,10 +39,29 @@ def test_every_variant_equals_its_single_device_run_for_both_models(mnist):
             assert row["test_accuracy"] == pytest.approx(rows[0 if row["model"] == "softmax" else 4]["test_accuracy"])
 
 
-def test_the_parity_api_calls_a_per_replica_mean_loss_a_bug(mnist):
+def test_the_parity_api_calls_a_per_replica_mean_loss_a_bug(mnist, monkeypatch):
     # The correct loop's verdict, parity, comes from the same child in the test above (its "verdict" column).
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # as a user's shell has it
     report = replicas_parity.check("softmax", 2, 20, per_replica_mean=True)
     assert report["verdict"] == "bug" and report["exit_status"] == 1, report  # a script in CI fails on the bug
+    assert report["stderr"] == "", report["stderr"]  # no TensorFlow start-up lines
+
+
+@pytest.mark.parametrize(("verdict", "status"), [(PARITY, 0), (SENSITIVE, 0), (BUG, 1), (NONFINITE, 1)])
+def test_replicas_parity_exits_as_tfparity_parity_does(verdict, status):
+    report = ParityReport.__new__(ParityReport)  # only the verdict decides the exit status
+    report.verdict = verdict
+    assert replicas_parity.exit_status(report) == status
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [(["--model", "cnn"], "--model"), (["--replicas", "0"], "--replicas 0"), (["--steps", "ten"], "--steps ten")],
+)
+def test_replicas_parity_refuses_bad_arguments_in_one_line_with_exit_2(argv, named, capsys):
+    assert replicas_parity.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("replicas_parity: error:") and named in err, err
 
 
 @pytest.mark.parametrize(

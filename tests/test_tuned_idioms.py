@@ -302,3 +302,15 @@ def test_step_clock_times_the_first_call_apart_and_the_finish_inside(monkeypatch
     run = clock.result("s", TrainConfig(steps=4), plan, {}, losses, 0.5, note="x")
     assert run.extra == {"first_step_ms": 500.0, "first_call_steps": 1, "note": "x"}
     assert run.ms_per_step == pytest.approx(1000.0) and run.seconds == 14.0 and run.losses.dtype == np.float32
+
+
+def test_the_suites_reference_trains_once_per_config(monkeypatch):
+    trained = []
+    monkeypatch.setattr(idioms, "style_train", lambda style: lambda data, config: trained.append((style, data, config)))
+    reference = idioms.memoized_reference(lambda config: f"data for {config.batch_size}")
+    for config in (SGD, SGD, SGD.replace(batch_size=50), SGD):
+        reference(config)
+    assert trained == [
+        (idioms.REFERENCE, "data for 100", SGD),
+        (idioms.REFERENCE, "data for 50", SGD.replace(batch_size=50)),
+    ]

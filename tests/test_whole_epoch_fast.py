@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from tfparity.compat import TrainConfig, max_abs_diff
-from tfparity.compat.data import images_to_float, images_to_uint8
+from tfparity.compat.data import Datasets, Split, images_to_float, images_to_uint8
 from tfparity.tf1_graph import graph_style
 from tfparity.tf2_eager import eager_style, whole_epoch_fast
 
@@ -92,9 +92,22 @@ def test_uint8_epoch_trains_bit_identically_on_a_quarter_of_the_bytes(mnist, jit
 def test_images_that_are_not_scaled_uint8_pixels_are_refused():
     pixels = np.resize(np.arange(256, dtype=np.uint8), (2, 784))
     assert np.array_equal(images_to_uint8(images_to_float(pixels)), pixels)  # every value 0..255 round-trips
-    for other in (pixels.astype(np.float32) / 256.0, images_to_float(pixels) + np.float32(1e-3)):
+    nan = images_to_float(pixels)
+    nan[0, 0] = np.nan
+    for other in (pixels.astype(np.float32) / 256.0, images_to_float(pixels) + np.float32(1e-3), nan):
         with pytest.raises(ValueError, match="not uint8 pixels scaled by 1/255"):
             images_to_uint8(other)
+    with pytest.raises(ValueError, match=r"images must be float32 of shape \(N, k\), got float32 \(2, 28, 28\)"):
+        images_to_uint8(images_to_float(pixels).reshape(2, 28, 28))
+
+
+def test_the_loaders_pixels_are_kept_and_other_data_is_refused_before_anything_is_built(mnist):
+    assert mnist.train.pixels.dtype == np.uint8 and mnist.train.pixels.shape == mnist.train.images.shape
+    assert np.array_equal(images_to_float(mnist.train.pixels), mnist.train.images)
+    split = Split(np.full((200, 784), 0.3, np.float32), np.zeros(200, np.int64))  # 0.3 is no pixel / 255
+    other = Datasets("other", split, split, source="made here")
+    with pytest.raises(ValueError, match="uint8_images=True: .* train this data with uint8_images=False"):
+        whole_epoch_fast.train(other, TrainConfig(steps=2), uint8_images=True)
 
 
 @pytest.mark.parametrize(

@@ -45,7 +45,7 @@ from tfparity.compat import (
     make_batch_plan,
     tf_device_name,
 )
-from tfparity.compat.data import PIXEL_SCALE, images_to_uint8
+from tfparity.compat.data import PIXEL_SCALE
 from tfparity.compat.timing import StepClock
 from tfparity.tf2_eager import eager_style, function_style, whole_epoch
 
@@ -64,8 +64,12 @@ def make_inputs(
     `uint8_images`, the images as their uint8 pixels (ValueError where they are not exactly that)."""
     if not uint8_images:
         return whole_epoch.make_inputs(data, config)
+    try:
+        train_pixels = data.train.uint8_pixels()  # the loader's own where it kept them; else recovered, checked
+    except ValueError as exc:
+        raise ValueError(f"uint8_images=True: {exc}; train this data with uint8_images=False") from exc
     plan = make_batch_plan(data.train.num_examples, config.batch_size, config.steps, config.seed)
-    pixels, labels = plan.gather(images_to_uint8(data.train.images), data.train.one_hot)
+    pixels, labels = plan.gather(train_pixels, data.train.one_hot)
     return plan, tf.constant(pixels), tf.constant(labels)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,9 @@ class Split:
 
     images: np.ndarray
     labels: np.ndarray
+    # The uint8 pixels `images` were scaled from, where the source stored them so (MNIST, Fashion-MNIST):
+    # kept, not recomputed, for idioms that store batches as pixels (`uint8_pixels`).
+    pixels: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.images.ndim != 2 or not np.issubdtype(self.images.dtype, np.floating):
@@ -32,6 +35,10 @@ class Split:
             )
         if self.labels.ndim == 0 or self.labels.shape[0] != self.images.shape[0]:
             raise ValueError(f"labels must have {self.images.shape[0]} rows, like the images, got {self.labels.shape}")
+
+    def uint8_pixels(self) -> np.ndarray:
+        """The images as uint8 pixels (N, k): the source's own, else recovered (`images_to_uint8`, ValueError)."""
+        return self.pixels if self.pixels is not None else images_to_uint8(self.images)
 
     @property
     def num_examples(self) -> int:
@@ -75,14 +82,17 @@ def images_to_float(images_uint8: np.ndarray) -> np.ndarray:
 
 
 def images_to_uint8(images: np.ndarray) -> np.ndarray:
-    """float32 images (N, 784) back to the uint8 pixels `images_to_float` scaled them from, bit for bit.
+    """float32 images (N, k) back to the uint8 pixels `images_to_float` scaled them from, bit for bit.
 
-    ValueError when they did not come from uint8 pixels that way (other data, other scaling):
+    ValueError when they did not come from uint8 pixels that way (other data, other scaling, NaN):
     the uint8 copy would then train on different numbers.
     """
-    pixels = np.rint(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
+    if images.ndim != 2 or images.dtype != np.float32:
+        raise ValueError(f"images must be float32 of shape (N, k), got {images.dtype} {images.shape}")
+    with np.errstate(invalid="ignore"):  # NaN fails the check below, without a cast warning first
+        pixels = np.rint(np.clip(np.nan_to_num(images, nan=-1.0), 0.0, 1.0) * 255.0).astype(np.uint8)
     if not np.array_equal(images_to_float(pixels), images):
-        raise ValueError("these images are not uint8 pixels scaled by 1/255 (images_to_float): keep them as float32")
+        raise ValueError("these images are not uint8 pixels scaled by 1/255 (images_to_float)")
     return pixels
 
 
@@ -92,10 +102,11 @@ def datasets_from_uint8(
     """`Datasets` from each split's uint8 images and integer labels ((N,) or (N, 1)), as every source stores them."""
 
     def split(images: np.ndarray, labels: np.ndarray) -> Split:
-        pixels = images_to_float(images)
-        if pixels.shape[1] != NUM_FEATURES:  # Split takes any width: MNIST's is checked here
-            raise ValueError(f"images must have shape (N, {NUM_FEATURES}), got {pixels.shape}")
-        return Split(pixels, labels.reshape(-1).astype(np.int64))
+        floats = images_to_float(images)
+        if floats.shape[1] != NUM_FEATURES:  # Split takes any width: MNIST's is checked here
+            raise ValueError(f"images must have shape (N, {NUM_FEATURES}), got {floats.shape}")
+        pixels = images.reshape(floats.shape) if images.dtype == np.uint8 else None  # a view: no copy
+        return Split(floats, labels.reshape(-1).astype(np.int64), pixels)
 
     return Datasets(name=name, train=split(*train), test=split(*test), source=source)
 
