@@ -327,6 +327,7 @@ BATCH_SIZES = (BATCH_SIZE, 1_000, 10_000)
 TUNED_TF2 = ("function", "closed_form_transposed_uint8_xla")  # every whole_epoch_fast option but unrolling
 SCALING_IDIOMS = (BASELINE, ("function", "whole_epoch_xla"), TUNED_TF2, ("keras_fit", "default"), FLOOR)
 MIN_SCALING_STEPS = 10  # steady state needs a few steps after the first
+QUICK_BATCH_LIMIT = 1_000  # a plain `pytest` of the project runs the scaling cases up to this batch
 # Every report's two ratios and the idiom each is read against.
 RATIO_ANCHORS = {"ratio_vs_tf1_feed_dict": BASELINE, "ratio_vs_numpy_floor": FLOOR}
 
