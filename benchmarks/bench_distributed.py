@@ -69,17 +69,18 @@ def distributed_reference(bench_data: Datasets):
 
 
 @pytest.mark.parametrize("model,variant", case_params())
-def test_distributed_overhead_and_parity(benchmark, model, variant, pytestconfig, bench_data, distributed_reference):
+def test_distributed_overhead_and_parity(
+    benchmark, model, variant, pytestconfig, bench_data, distributed_reference, whole_project_run
+):
     full = pytestconfig.getoption("bench_full")
     wanted = pytestconfig.getoption("bench_model")
     if wanted and model not in ",".join(wanted).split(","):
         pytest.skip(f"--bench-model {' '.join(wanted)}")
     if not full and variant not in QUICK_CASES.get(model, ()):
         pytest.skip("not in the quick run (one case of each kind); `tfparity bench --distributed` runs every case")
-    if not full and pytestconfig.args_source == pytest.Config.ArgsSource.TESTPATHS:
-        # A plain `pytest` of the whole project (CI): tests/test_bench_distributed.py runs these very
-        # cases through `tfparity bench --distributed` and checks its report; running them twice adds a
-        # minute of cluster start-ups. Named on the command line (the command, or by hand), they run.
+    if not full and whole_project_run:
+        # CI: tests/test_bench_distributed.py runs these very cases through `tfparity bench --distributed`
+        # and checks its report; running them twice adds a minute of cluster start-ups.
         pytest.skip("plain pytest: the quick cases run through the command in tests/test_bench_distributed.py")
     config = TrainConfig.for_model(model, steps=STEPS["full" if full else "quick"][model])
     reference = distributed_reference(config)

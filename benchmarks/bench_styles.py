@@ -179,13 +179,12 @@ def test_idiom_speed_and_accuracy(
     tf1_reference,
     accuracy_target,
     machine_ceilings,
-    pytestconfig,
+    whole_project_run,
 ):
-    if bench_settings.mode == "quick" and batch_size > idioms.QUICK_BATCH_LIMIT:
-        if pytestconfig.args_source == pytest.Config.ArgsSource.TESTPATHS:
-            # A plain `pytest` of the whole project (CI): batch 1,000 holds the larger-batch path to TF1 here;
-            # 10,000 (40 s of CI's time) runs in `tfparity bench`, quick or full, and when this file is named.
-            pytest.skip(f"plain pytest: batch {batch_size:,} runs in `tfparity bench` and when this file is named")
+    if whole_project_run and bench_settings.mode == "quick" and batch_size > idioms.QUICK_BATCH_LIMIT:
+        # CI: batch 1,000 holds the larger-batch path to TF1 here; 10,000 (40 s of CI's time) runs in
+        # `tfparity bench`, quick or full, and when this file is named.
+        pytest.skip(f"plain pytest: batch {batch_size:,} runs in `tfparity bench` and when this file is named")
     timed_idiom = idioms.get(style, idiom)
     steps = idioms.Case(timed_idiom, device, batch_size).steps(bench_settings)
     # The tutorial model, stable loss, SGD 0.5; larger batches take fewer steps over the same examples.
@@ -214,7 +213,9 @@ def test_idiom_speed_and_accuracy(
     benchmark.extra_info.update(style=style, idiom=idiom, device=device, summary=timed_idiom.summary)
     benchmark.extra_info.update(  # what a step must do, and what the machine can: the report divides
         flops_per_step=flops.softmax_step_flops(batch_size),
-        bytes_per_step=flops.softmax_step_bytes(batch_size, 1 if runs[-1].extra.get("uint8_images") else 4),
+        bytes_per_step=flops.softmax_step_bytes(
+            batch_size, 1 if runs[-1].extra.get("uint8_images") else flops.FLOAT32_BYTES
+        ),
         ceilings=machine_ceilings,
     )
     benchmark.pedantic(train_round, setup=time_anchors, rounds=rounds, warmup_rounds=0, iterations=1)

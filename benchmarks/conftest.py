@@ -144,6 +144,14 @@ def bench_settings(pytestconfig: pytest.Config) -> BenchSettings:
 
 
 @pytest.fixture(scope="session")
+def whole_project_run(pytestconfig: pytest.Config) -> bool:
+    """True under a plain `pytest` of the whole project (CI: the suites found through `testpaths`), False when
+    a suite is named on the command line (`tfparity bench` does, as a user may). Quick cases that another
+    test already runs through the command skip themselves in the first."""
+    return pytestconfig.args_source == pytest.Config.ArgsSource.TESTPATHS
+
+
+@pytest.fixture(scope="session")
 def bench_data(pytestconfig: pytest.Config) -> Datasets:
     from tfparity.compat import load_dataset
 

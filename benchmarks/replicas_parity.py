@@ -5,9 +5,8 @@ splits the CPU, builds a `TF2Side` whose step is `mirrored_style`'s (the global 
 slices over the replicas) and prints the parity report's verdict as JSON. With
 `--per-replica-mean` the planted bug (each replica's own mean, a gradient N times too large) is
 what the parity API has to call a bug; without it, parity. Exit status as `tfparity parity`'s:
-0 when the report passes, 1 when it does not (a bug, non-finite), 2 on bad arguments; a crash
-prints no verdict, and `check` raises with the child's last words. `check`
-runs it from the parent.
+0 when the report passes, 1 when it does not (a bug, non-finite), 2 on bad arguments. `check`
+runs it from the parent, and raises with the child's last words when it printed no verdict (a crash).
 """
 
 from __future__ import annotations

@@ -89,8 +89,8 @@ def images_to_uint8(images: np.ndarray) -> np.ndarray:
     """
     if images.ndim != 2 or images.dtype != np.float32:
         raise ValueError(f"images must be float32 of shape (N, k), got {images.dtype} {images.shape}")
-    with np.errstate(invalid="ignore"):  # NaN fails the check below, without a cast warning first
-        pixels = np.rint(np.clip(np.nan_to_num(images, nan=-1.0), 0.0, 1.0) * 255.0).astype(np.uint8)
+    # NaN (as -1) and inf are clipped to 0 and 1 before the cast, so that the check below refuses them quietly.
+    pixels = np.rint(np.clip(np.nan_to_num(images, nan=-1.0), 0.0, 1.0) * 255.0).astype(np.uint8)
     if not np.array_equal(images_to_float(pixels), images):
         raise ValueError("these images are not uint8 pixels scaled by 1/255 (images_to_float)")
     return pixels
