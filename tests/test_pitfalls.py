@@ -17,6 +17,7 @@ import pytest
 from tfparity.benchmarks import cli
 from tfparity.benchmarks.pitfalls import CATALOGUE, PITFALLS, Measurement, select
 from tfparity.benchmarks.pitfalls.command import DETAIL_HEADERS, SUMMARY_HEADERS, detail_rows, markdown_cell
+from tfparity.benchmarks.pitfalls.core import fastest_interleaved
 from tfparity.compat.devices import gpu_skip_reason
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -61,6 +62,19 @@ def test_catalogue_covers_the_issue_list_with_complete_entries():
     assert select(["adam-epsilon", "log-softmax"]) == [PITFALLS["adam-epsilon"], PITFALLS["log-softmax"]]
     with pytest.raises(ValueError, match=r"unknown pitfall id\(s\) \['nope'\].*--list"):
         select(["nope"])
+
+
+def test_a_timing_claim_keeps_each_runs_fastest_of_interleaved_repeats():
+    calls: list[str] = []
+    times = {"a": iter([5.0, 2.0, 3.0]), "b": iter([1.0, 4.0, 0.5])}
+
+    def run(name: str):
+        calls.append(name)
+        return (name, next(times[name]))
+
+    fastest = fastest_interleaved({n: lambda n=n: run(n) for n in "ab"}, 3, lambda result: result[1])
+    assert fastest == {"a": ("a", 2.0), "b": ("b", 0.5)}
+    assert calls == ["a", "b"] * 3  # in turn, so a stall slows one repeat of each, not all of one
 
 
 # --- one test per pitfall ---------------------------------------------------------------------

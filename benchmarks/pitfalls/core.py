@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tfparity.compat import Datasets
 
@@ -22,6 +22,8 @@ from tfparity.compat import Datasets
 DataLoader = Callable[[str], Datasets]
 
 CHILD_TIMEOUT_S = 300
+
+Run = TypeVar("Run")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,24 @@ class Pitfall:
     differs: str  # what actually differs
     fix: str
     measure: Callable[[DataLoader], Measurement]
+
+
+def fastest_interleaved(
+    runs: dict[str, Callable[[], Run]], repeats: int, time_of: Callable[[Run], float]
+) -> dict[str, Run]:
+    """Each of `runs` called `repeats` times, in turn, keeping the fastest result of each.
+
+    A timing claim is a ratio of two runs taken back to back; a stall from another process can
+    only slow a run down, so the fastest of a few interleaved repeats is the one that measures
+    the code rather than the machine's load.
+    """
+    fastest: dict[str, Run] = {}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            result = run()
+            if name not in fastest or time_of(result) < time_of(fastest[name]):
+                fastest[name] = result
+    return fastest
 
 
 def run_child(module: str, args: list[str], *, env: dict[str, str] | None = None) -> dict[str, Any]:
