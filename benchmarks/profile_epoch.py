@@ -140,14 +140,24 @@ def time_numpy(body, images, labels, repeats: int, threads: int | None = None) -
         return median_ms_per_step(run, images.shape[0] - 1, repeats)
 
 
-def set_threads(threads: int | None) -> str:
+def blas_threads_in_force(batch: int, threads: int | None) -> int:
+    """The BLAS threads NumPy runs with under `time_numpy`'s limit at `batch`, as threadpoolctl reads them back
+    (a library built for fewer threads than asked runs with its own maximum)."""
+    import numpy  # noqa: F401 (threadpoolctl finds only the BLAS libraries already loaded)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(limits=blas_threads(batch, threads), user_api="blas"):
+        return max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1)
+
+
+def set_threads(threads: int | None, batch_sizes: Sequence[int]) -> str:
     """TensorFlow's intra-op threads set to `threads` (before it starts), and the line that says what is in force."""
     import tensorflow as tf
 
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
     in_force = tf.config.threading.get_intra_op_parallelism_threads() or "one per core (TensorFlow's default)"
-    blas = threads or "the floor's (numpy_floor.blas_threads: 1 up to batch 100, every core above)"
+    blas = ", ".join(f"{blas_threads_in_force(b, threads)} at batch {b:,}" for b in batch_sizes)
     return f"threads: TensorFlow intra-op {in_force}; NumPy BLAS {blas}"
 
 
@@ -231,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tf_logs.import_tensorflow()
     from tfparity.compat import load_dataset
 
-    settings = set_threads(args.threads)
+    settings = set_threads(args.threads, args.batch_sizes)
     data = load_dataset("mnist", args.data_dir)
     rows = []
     for batch in args.batch_sizes:

@@ -77,9 +77,19 @@ def test_threads_sets_tensorflow_and_blas_before_tensorflow_starts(mnist):
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
-    assert lines[0] == "threads: TensorFlow intra-op 1; NumPy BLAS 1", lines
+    assert lines[0] == "threads: TensorFlow intra-op 1; NumPy BLAS 1 at batch 50", lines
     assert lines[2].startswith("| batch | what each step does |") and len(lines) == 4 + len(profile_epoch.PARTS)
     assert proc.stderr == "", proc.stderr  # no TensorFlow start-up chatter
+
+
+def test_the_blas_threads_line_reads_back_what_is_in_force():
+    from threadpoolctl import threadpool_info
+
+    library_default = max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+    assert profile_epoch.blas_threads_in_force(100, None) == 1  # the floor's rule at batch 100
+    assert profile_epoch.blas_threads_in_force(1000, None) == library_default  # above it, the library's own
+    assert profile_epoch.blas_threads_in_force(1000, 1) == 1
+    assert profile_epoch.blas_threads_in_force(1000, 10_000) < 10_000  # what the library runs (its cap), not the ask
 
 
 @pytest.mark.parametrize(("marker", "threads"), [("profile-epoch", None), ("profile-epoch-threads", 1)])
