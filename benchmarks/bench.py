@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tfparity.benchmarks import allocator, cache, cli, idioms
+from tfparity.benchmarks import allocator, cache, cli, idioms, report_args
 from tfparity.benchmarks.benchrender import render
 from tfparity.benchmarks.benchrunner import SuiteRun, failure_excerpt, run_suite, storage_note
 from tfparity.benchmarks.benchstats import build_report, load_previous, nothing_measured, ratio_drift
@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-sizes",
         nargs="+",
-        type=int,
+        type=batch_size_arg,
         default=None,
         metavar="N",
         help=f"only these batch sizes (default {' '.join(map(str, idioms.BATCH_SIZES))}; every idiom runs at "
@@ -73,9 +73,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"({idioms.FULL.steps} steps, {idioms.FULL.rounds} to {idioms.FULL.max_rounds} rounds: "
         "the cheap cases take more)",
     )
-    parser.add_argument("--steps", type=int, default=None, help="training steps per round (overrides the mode's)")
     parser.add_argument(
-        "--rounds", type=int, default=None, help="this many timed rounds for every case (default: the mode's)"
+        "--steps",
+        type=report_args.positive(int, "--steps", "a whole number"),
+        default=None,
+        help="training steps per round (overrides the mode's)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=report_args.positive(int, "--rounds", "a whole number"),
+        default=None,
+        help="this many timed rounds for every case (default: the mode's)",
     )
     parser.add_argument(
         "--data-dir",
@@ -132,6 +140,9 @@ def run(args: argparse.Namespace) -> int:
     if args.models:
         return run_models(args)
     cases = idioms.select(args.styles, args.idioms, args.devices, args.batch_sizes)  # unknown names: ValueError, exit 2
+    if not cases:
+        raise cli.UsageError(no_case_matches(args))
+    check_data(args)
     idioms.bench_settings(not args.quick, args.steps, args.rounds)  # a length that cannot be timed: ValueError, exit 2
     previous = load_previous(args.previous) if args.previous else None
     if args.benchmark_json is None:
@@ -174,6 +185,7 @@ def run_models(args: argparse.Namespace) -> int:
         raise cli.UsageError(f"{' '.join(given)}: the softmax suite's options; --models runs every style on the CPU")
     if "softmax" in args.models:
         raise cli.UsageError("--models softmax: the softmax suite is what `tfparity bench` runs without --models")
+    check_data(args)
     if args.benchmark_json is None:
         args.benchmark_json = cli.output_file_in_new_folders(str(cache.default_benchmark_json()))
     suite = run_suite(args, total_cases=sum(len(model_idioms(m)) for m in args.models))
@@ -199,6 +211,7 @@ def run_distributed(args: argparse.Namespace) -> int:
     if other:
         covered = list(DISTRIBUTED_MODELS)
         raise cli.UsageError(f"--distributed --models {other[0]}: the data-parallel suite covers {covered}")
+    check_data(args)
     if args.benchmark_json is None:
         args.benchmark_json = cli.output_file_in_new_folders(str(cache.default_benchmark_json()))
     suite = run_suite(args, total_cases=len(CASES) * len(args.models or DISTRIBUTED_MODELS))
@@ -228,6 +241,42 @@ def failures(report: dict, suite: SuiteRun) -> int | None:
         f"tfparity bench: {len(failed)} case(s) failed; pytest exited with status {suite.returncode}", file=sys.stderr
     )
     return suite.returncode or 1
+
+
+def batch_size_arg(text: str) -> int:
+    """argparse type: one of the batch sizes the suite has cases for."""
+    if not text.isdigit() or int(text) not in idioms.BATCH_SIZES:
+        sizes = " ".join(map(str, idioms.BATCH_SIZES))
+        raise cli.UsageError(f"--batch-sizes {text}: the suite times batch sizes {sizes}; choose among them")
+    return int(text)
+
+
+def check_data(args: argparse.Namespace) -> None:
+    """The MNIST data every suite reads (the models suite's regression cases too, through its fixtures), loaded and
+    checksummed now: a wrong --data-dir is one line before the run, not a traceback from every case after it."""
+    from tfparity.compat import load_dataset
+
+    load_dataset("mnist", args.data_dir)  # DataError: one line, exit 2
+
+
+def no_case_matches(args: argparse.Namespace) -> str:
+    """Why the softmax suite's filters select nothing, with what each style and batch size does run."""
+    given = (
+        ("styles", args.styles),
+        ("idioms", args.idioms),
+        ("devices", args.devices),
+        ("batch-sizes", args.batch_sizes),
+    )
+    filters = " ".join(f"--{flag} {' '.join(map(str, values))}" for flag, values in given if values)
+    by_style: dict[str, list[str]] = {}
+    for idiom in idioms.IDIOMS:
+        by_style.setdefault(idiom.style, []).append(idiom.name)
+    styles = "; ".join(f"{style}: {', '.join(names)}" for style, names in by_style.items())
+    scaling = ", ".join("/".join(pair) for pair in idioms.SCALING_IDIOMS)
+    return (
+        f"no case matches {filters}: the idioms by style are {styles}; every idiom runs at batch {idioms.BATCH_SIZE}, "
+        f"only {scaling} at {' and '.join(f'{b:,}' for b in idioms.BATCH_SIZES[1:])}"
+    )
 
 
 def check_devices(cases: list[idioms.Case]) -> None:

@@ -147,6 +147,27 @@ def test_bench_gpu_only_without_a_gpu_is_refused_before_the_suite(capsys, no_wor
     assert "--devices gpu: no GPU visible" in line and "--devices cpu" in line
 
 
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (["--steps", "0"], "--steps 0: give a whole number above 0"),
+        (["--rounds", "0"], "--rounds 0: give a whole number above 0"),
+        (["--batch-sizes", "50"], "--batch-sizes 50: the suite times batch sizes 100 1000 10000"),
+        (["--styles", "eager", "--idioms", "feed_dict"], "no case matches --styles eager --idioms feed_dict: "),
+        (["--data-dir", "MISSING"], "MISSING: no such file or folder"),
+        (["--models", "linear_regression", "--data-dir", "MISSING"], "MISSING: no such file or folder"),
+        (["--distributed", "--data-dir", "MISSING"], "MISSING: no such file or folder"),
+    ],
+)
+def test_bench_input_that_cannot_run_is_one_line_before_the_suite(words, message, tmp_path, capsys, no_work):
+    words = [str(tmp_path / "MISSING") if w == "MISSING" else w for w in words]
+    report = tmp_path / "report.txt"
+    assert cli.main(["bench", "--quick", *words, "-o", str(report)]) == 2
+    line = one_error_line(capsys.readouterr().err, "bench")
+    assert message.replace("MISSING", str(tmp_path / "MISSING")) in line, line
+    assert not report.exists()  # no report of a run that never happened
+
+
 def test_a_bench_run_that_measured_nothing_is_a_failure():
     skipped = {"cases": [{"status": "skipped", "message": "no GPU visible"}] * 2}
     assert bench.nothing_measured(skipped) == "no case ran to completion (no GPU visible): nothing was measured"

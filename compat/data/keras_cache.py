@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tfparity.compat import tf_logs
 from tfparity.compat.data.datasets import Datasets, datasets_from_uint8
 from tfparity.compat.data.errors import DataError, DataNotFoundError
 from tfparity.compat.data.idx import IDX_FILES, load_idx_folder
@@ -37,6 +38,7 @@ def download(dataset: str = "mnist") -> Datasets:
     IDX files through `keras.utils.get_file` with Zalando's md5s.
     """
     try:
+        tf_logs.import_tensorflow()  # Keras starts TensorFlow: its start-up lines filtered, as every command's are
         import keras
 
         # Keras prints "Downloading data from ..." and a progress bar on stdout, where the report goes.
