@@ -119,19 +119,20 @@ def eager_findings(tree: ast.Module, collected: UseCollector, fix_edit: Edit, re
         if use.function is not None and off:
             continue
         raises, tf2 = GRAPH_ONLY[use.canonical]
-        line = use.line
+        line, problem = use.line, f"with eager execution on it raises {raises}"
         if use.canonical in SESSIONS:
             failure = session_failure(tree, use, regions)
             if failure is None:
                 continue
             line, raises = failure
+            problem = raises  # a sentence of its own: which run or eval raises what
         if use.function is not None and not collected.calls.get(use.function):
             findings.append(
                 Finding(
                     line=line,
                     kind="graph-only",
                     symbol=use.written,
-                    problem=f"with eager execution on it raises {raises}",
+                    problem=problem,
                     tf2=tf2,
                     fix="its callers must build it under `with tf.Graph().as_default():` or disable eager execution",
                     cause=f"{use.function}() uses graph-only APIs and nothing in this file calls it",

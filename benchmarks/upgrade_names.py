@@ -236,6 +236,10 @@ class UseCollector(ast.NodeVisitor):
         )
         if callee is not None:
             self.calls.setdefault(callee, []).append(CallSite(function, in_graph, node.lineno))
+        # A function handed to a call is called by it: tf.app.run(main=main), absl.app.run(main), Thread(target=f).
+        for argument in [*node.args, *(k.value for k in node.keywords)]:
+            if isinstance(argument, ast.Name):
+                self.calls.setdefault(argument.id, []).append(CallSite(function, in_graph, node.lineno))
         if (
             isinstance(node.func, ast.Attribute)
             and node.func.attr == "minimize"

@@ -48,6 +48,16 @@ with tf.Graph().as_default():
 with tf.compat.v1.Session(graph=g) as sess:
     pass
 """,
+    "passed_to_a_runner": """
+import tensorflow as tf
+def main(_):
+    return tf.compat.v1.placeholder(tf.float32)  # expect: eager-conflict
+def in_a_graph():
+    return tf.compat.v1.placeholder(tf.float32)
+with tf.Graph().as_default():
+    tf.compat.v1.wrap_function(in_a_graph, [])
+tf.compat.v1.app.run(main=main)
+""",
     "called_outside_graph": """
 import tensorflow as tf
 def inputs():
@@ -144,6 +154,13 @@ def test_static_rules(name):
     )
     found = sorted((f.line, f.kind) for f in upgrade.audit(code) if f.kind != "compat-v1")
     assert found == expected
+
+
+def test_a_session_in_an_uncalled_function_says_once_what_raises():
+    code = "import tensorflow as tf\ndef train():\n    sess = tf.compat.v1.Session()\n    sess.run(tf.constant(1))\n"
+    [finding] = [f for f in upgrade.audit(code) if f.kind == "graph-only"]
+    assert finding.line == 4 and finding.problem.startswith("`sess.run(tf.constant(1))` (the session made at line 3)")
+    assert finding.problem.count(" raises ") == 1, finding.problem
 
 
 def test_compat_v1_alias_debt_points_at_the_same_tf2_object():

@@ -34,6 +34,8 @@ RUNS = {
     "session_converted": ("tf1_session_no_placeholder.py", "none"),
     "capture_converted": ("tf1_eager_capture.py", "none"),
     "capture_fixed": ("tf1_eager_capture.py", "all"),
+    "app_run_converted": ("tf1_app_run.py", "none"),
+    "app_run_fixed": ("tf1_app_run.py", "all"),
 }
 
 
@@ -199,6 +201,15 @@ def test_session_fails_at_its_first_run_with_the_error_it_really_raises(runs):
     assert first.line == first_run > made and upgrade_tables.SESSION_RUN_RAISES.rstrip(".") in first.problem
     # Its fix is the eager switch alone, which the tutorial's test runs (test_upgrade.py).
     assert first.edit is not None and "disable_eager_execution()" in first.edit.text
+
+
+def test_a_main_started_by_tf_app_run_is_called_and_fails_as_predicted_until_the_fix(runs):
+    """tf.app.run(main=main) calls main(): its placeholder fails with eager execution on, not "nothing calls it"."""
+    run = runs["app_run_converted"]
+    first = assert_fails_as_predicted(run)
+    assert first.kind == "eager-conflict" and first.line == min(call_lines(run.text, "tf.compat.v1.placeholder"))
+    assert not [f for f in run.findings if f.kind == "graph-only"], run.findings
+    assert_runs(runs["app_run_fixed"], "app run: 3.0")
 
 
 def test_eager_tensor_captured_by_graph_code(runs):
