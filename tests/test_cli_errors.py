@@ -272,6 +272,9 @@ def test_pitfalls_check_a_data_path_given_before_running_any(tmp_path, capsys, m
     )
     assert cli.main(["pitfalls", "--fashion-mnist-dir", str(tmp_path / "nowhere")]) == 2
     assert "nowhere" in one_error_line(capsys.readouterr().err, "pitfalls")
+    # --data-dir, as the other commands spell it, names the MNIST folder
+    assert cli.main(["pitfalls", "adam-epsilon", "--data-dir", str(tmp_path / "elsewhere")]) == 2
+    assert "elsewhere" in one_error_line(capsys.readouterr().err, "pitfalls")
 
 
 def test_upgrade_never_overwrites_the_script_or_writes_two_outputs_to_one_file(tmp_path, capsys):

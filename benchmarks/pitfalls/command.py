@@ -25,9 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="list the ids and titles, run nothing")
     parser.add_argument(
         "--mnist-dir",
+        "--data-dir",  # the other commands' name for the same folder
+        dest="mnist_dir",
         default=None,
         metavar="PATH",
-        help="MNIST folder or .npz (default: the usual lookup, see --help of compare)",
+        help="MNIST folder or .npz, as --data-dir is for the other commands (default: the usual lookup, see --help "
+        "of compare)",
     )
     parser.add_argument(
         "--fashion-mnist-dir", default=None, metavar="PATH", help="Fashion-MNIST folder (default: the usual lookup)"
