@@ -19,7 +19,7 @@ import sys
 
 from tfparity.benchmarks import allocator, cache, cli, idioms, report_args
 from tfparity.benchmarks.benchrender import render
-from tfparity.benchmarks.benchrunner import SuiteRun, failure_excerpt, run_suite, storage_note
+from tfparity.benchmarks.benchrunner import SuiteRun, failure_excerpt, missing_baseline, run_suite, storage_note
 from tfparity.benchmarks.benchstats import build_report, load_previous, nothing_measured, ratio_drift
 from tfparity.compat import MODELS, tf_logs
 
@@ -135,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     cli.require_extra("bench", *SUITE_MODULES, what="tfparity bench")
     if args.plot:
         cli.require_extra("bench", *PLOT_MODULES, what="tfparity bench --plot")
+    if baseline := missing_baseline(args):  # a regression gate against nothing would pass
+        raise cli.UsageError(baseline)
     if args.distributed:
         return run_distributed(args)
     if args.models:

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -95,6 +96,48 @@ def storage_note(args: argparse.Namespace) -> str | None:
     if cache.storage_given(extra) or not any(a.split("=")[0] in STORAGE_USERS for a in extra):
         return None
     return f"pytest-benchmark storage: {cache.benchmark_storage()} (name another with -- {cache.STORAGE_OPTION}=file://PATH)"
+
+
+COMPARE_OPTION = "--benchmark-compare"
+
+
+def option_value(extra: list[str], option: str) -> str | bool | None:
+    """pytest's value for an option whose argument is optional: None when absent, True when bare, else its value
+    (`--option=VALUE`, or `--option VALUE`)."""
+    value: str | bool | None = None
+    for index, word in enumerate(extra):
+        if word.startswith(f"{option}="):
+            value = word.split("=", 1)[1]
+        elif word == option:
+            following = extra[index + 1] if index + 1 < len(extra) else "-"
+            value = True if following.startswith("-") else following
+    return value
+
+
+def missing_baseline(args: argparse.Namespace) -> str | None:
+    """Why `-- --benchmark-compare[=RUN]` would compare against nothing (no saved run matches), or None.
+
+    pytest-benchmark only warns, and a CI gate with --benchmark-compare-fail would then pass having
+    compared nothing: the command refuses before the run instead. Storages other than files are not checked.
+    """
+    from pytest_benchmark.utils import get_machine_id, load_storage
+
+    extra = pass_through(args)
+    wanted = option_value(extra, COMPARE_OPTION)
+    if wanted is None:
+        return None
+    every = [*extra, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
+    uri = option_value(every, cache.STORAGE_OPTION) if cache.storage_given(extra) else cache.benchmark_storage()
+    if not isinstance(uri, str) or not (uri.startswith("file://") or "://" not in uri):
+        return None
+    storage = load_storage(uri, logger=None, default_machine_id=get_machine_id(), netrc=None)
+    if storage.query(*([] if wanted is True else [wanted])):
+        return None
+    which = "no saved run" if wanted is True else f"no saved run matches {wanted!r}"
+    return (
+        f"{COMPARE_OPTION}: {which} in {storage.path}; save one first with -- --benchmark-save=NAME, or name "
+        f"where they are with -- {cache.STORAGE_OPTION}=file://PATH"
+    )
 
 
 def read_junit(path: str) -> dict[str, tuple[str, str]]:

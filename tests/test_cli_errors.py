@@ -168,6 +168,41 @@ def test_bench_input_that_cannot_run_is_one_line_before_the_suite(words, message
     assert not report.exists()  # no report of a run that never happened
 
 
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--benchmark-compare=0042"], "no saved run matches '0042'"),
+        (["--benchmark-compare", "0042", "-x"], "no saved run matches '0042'"),
+        (["--benchmark-compare", "--benchmark-compare-fail=mean:5%"], "no saved run in"),
+    ],
+)
+def test_bench_compare_against_no_saved_run_is_refused_before_the_suite(
+    extra, named, tmp_path, capsys, monkeypatch, no_work
+):
+    monkeypatch.setenv("TFPARITY_CACHE_DIR", str(tmp_path / "cache"))
+    assert cli.main(["bench", "--quick", "--idioms", "floor", "--", *extra]) == 2
+    line = one_error_line(capsys.readouterr().err, "bench")
+    assert named in line and str(tmp_path / "cache" / "benchmarks") in line, line
+
+
+def test_bench_compare_against_a_saved_run_goes_ahead(tmp_path, monkeypatch):
+    import argparse
+
+    from pytest_benchmark.utils import get_machine_id
+
+    from tfparity.benchmarks.benchrunner import missing_baseline
+
+    monkeypatch.setenv("TFPARITY_CACHE_DIR", str(tmp_path / "cache"))
+    saved = tmp_path / "cache" / "benchmarks" / get_machine_id() / "0042_baseline.json"
+    saved.parent.mkdir(parents=True)
+    saved.write_text("{}")
+    for extra in (["--benchmark-compare=0042"], ["--benchmark-compare"], ["-x"]):
+        assert missing_baseline(argparse.Namespace(pytest_args=["--", *extra])) is None, extra
+    assert missing_baseline(argparse.Namespace(pytest_args=["--", "--benchmark-compare=0043"]))
+    storage = f"--benchmark-storage=file://{tmp_path / 'elsewhere'}"  # a storage named by the user is the one read
+    assert "elsewhere" in missing_baseline(argparse.Namespace(pytest_args=["--", storage, "--benchmark-compare"]))
+
+
 def test_a_bench_run_that_measured_nothing_is_a_failure():
     skipped = {"cases": [{"status": "skipped", "message": "no GPU visible"}] * 2}
     assert bench.nothing_measured(skipped) == "no case ran to completion (no GPU visible): nothing was measured"
