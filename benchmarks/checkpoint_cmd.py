@@ -69,6 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_common(roundtrip)
     config_args.add_config_arguments(roundtrip, every_model=True)  # --steps: TF1's steps before the first save
+    for action in (inspect, convert, roundtrip):
+        cli.add_verbose_argument(action)
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from tfparity.benchmarks.errors import UsageError
+from tfparity.benchmarks.errors import OneLineParser, UsageError
 from tfparity.compat import tf_logs
 
 # Before anything imports TensorFlow: keep its C++ INFO chatter off the terminal.
@@ -230,6 +230,17 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: {shown})"
 
 
+def add_verbose_argument(parser: argparse.ArgumentParser) -> None:
+    """-v/--verbose, which every command and subcommand takes (`main` reads it before any parser runs)."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show TensorFlow's own start-up and log lines (as does setting TF_CPP_MIN_LOG_LEVEL)",
+    )
+
+
 def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
     """The parser of every command, with the arguments of `commands` (None: all of them).
 
@@ -237,15 +248,9 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
     its log lines): `main` builds only the command it runs, so `tfparity --help` stays instant.
     """
     wanted = set(COMMANDS if commands is None else commands)
-    verbose = argparse.ArgumentParser(add_help=False)
-    verbose.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="show TensorFlow's own start-up and log lines (as does setting TF_CPP_MIN_LOG_LEVEL)",
-    )
-    parser = argparse.ArgumentParser(
+    verbose = OneLineParser(add_help=False)
+    add_verbose_argument(verbose)
+    parser = OneLineParser(  # a bad flag is one line naming the command's --help, not its usage text
         prog="tfparity",
         description=__doc__.splitlines()[0],
         parents=[verbose],
@@ -280,7 +285,10 @@ def main(argv: list[str] | None = None) -> int:
         with stop_on_sigterm():
             return int(args._run(args) or 0)
     except (UsageError, DataError, DeviceUnavailable, ValueError) as exc:
-        print(f"tfparity {command}: error: {exc}", file=sys.stderr)
+        message = str(exc)
+        if command in COMMANDS:  # the top-level parser finds unrecognized arguments: point at the command's help
+            message = message.replace("(see tfparity --help)", f"(see tfparity {command} --help)")
+        print(f"tfparity {command or ''}".rstrip() + f": error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"tfparity {command}: interrupted; its child processes were stopped", file=sys.stderr)

@@ -1,7 +1,7 @@
 """Arguments of the `python -m` report commands (verdict_accuracy, parity_cost, flops): one-line errors.
 
-`tfparity`'s own commands print argparse's usage on a bad flag; these print one line and exit 2,
-as their `main` catches `cli.UsageError`.
+Like `tfparity`'s own commands, these print one line on a bad flag and exit 2, as their `main`
+catches `cli.UsageError`.
 """
 
 from __future__ import annotations
@@ -11,14 +11,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from tfparity.benchmarks.cli import UsageError
+from tfparity.benchmarks.errors import OneLineParser, UsageError
 
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse whose bad argument raises `UsageError` instead of printing its usage text."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
+__all__ = ["OneLineParser", "UsageError", "positive", "add_pair_arguments"]
 
 
 def positive(convert: type, flag: str, what: str) -> Callable[[str], Any]:
