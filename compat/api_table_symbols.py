@@ -21,6 +21,19 @@ READERS_EAGER = (
     "Instead, please use tf.data to get data into your model."
 )
 V1 = "tf.compat.v1."
+# TF1's initializer classes (tf.compat.v1.*: a dtype in the constructor) -> the Keras class TF2 code uses
+V1_INITIALIZERS = {
+    "zeros_initializer": "Zeros",
+    "ones_initializer": "Ones",
+    "constant_initializer": "Constant",
+    "random_normal_initializer": "RandomNormal",
+    "truncated_normal_initializer": "TruncatedNormal",
+    "random_uniform_initializer": "RandomUniform",
+    "glorot_uniform_initializer": "GlorotUniform",
+    "glorot_normal_initializer": "GlorotNormal",
+    "variance_scaling_initializer": "VarianceScaling",
+    "orthogonal_initializer": "Orthogonal",
+}
 
 # Queue-based input: each raises where it is called, long before start_queue_runners.
 QUEUE_INPUT = {
@@ -122,6 +135,15 @@ SYMBOL_ROWS: tuple[ApiMapping, ...] = (
     ),
     symbol_row("model", "tf.contrib.layers.fully_connected", gone="tf.keras.layers.Dense(units, activation='relu')(x)"),
     symbol_row("model", "tf.contrib.layers.xavier_initializer", gone="tf.keras.initializers.GlorotUniform()"),
+    *(
+        symbol_row(
+            "model",
+            f"{V1}{tf1_name}",
+            fix=f"tf.keras.initializers.{keras_name}(...): the dtype goes to the call, not the constructor; "
+            "seeded draws differ from TF1's",
+        )
+        for tf1_name, keras_name in V1_INITIALIZERS.items()
+    ),
     symbol_row("model", V1 + "device", fix="tf.device with a device name (TF2's tf.device takes no device functions)"),
     symbol_row(
         "model",

@@ -163,6 +163,17 @@ def test_a_session_in_an_uncalled_function_says_once_what_raises():
     assert finding.problem.count(" raises ") == 1, finding.problem
 
 
+def test_tf1_initializers_point_at_the_keras_class_that_exists():
+    import keras
+
+    from tfparity.compat.api_table_symbols import V1_INITIALIZERS
+
+    for tf1_name, keras_name in V1_INITIALIZERS.items():
+        assert callable(getattr(keras.initializers, keras_name)), keras_name
+        [finding] = upgrade.audit(f"import tensorflow as tf\ninit = tf.compat.v1.{tf1_name}()\n")
+        assert finding.kind == "compat-v1" and finding.fix.startswith(f"tf.keras.initializers.{keras_name}(")
+
+
 def test_compat_v1_alias_debt_points_at_the_same_tf2_object():
     findings = upgrade.audit("import tensorflow.compat.v1 as tf\nx = tf.zeros([2], tf.float32)\n")
     fixes = {f.symbol: f.fix for f in findings if f.kind == "compat-v1"}
