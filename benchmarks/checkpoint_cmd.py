@@ -131,6 +131,11 @@ def check_destination(path: str, to: str) -> Path:
     destination = Path(path)
     if to == "keras" and not destination.name.endswith(".weights.h5"):
         raise UsageError(f"-o {path}: a Keras weights file must end in .weights.h5 (Keras 3 reads nothing else)")
+    if to != "keras" and destination.suffix == ".h5":
+        raise UsageError(
+            f"-o {path}: an .h5 name is a Keras weights file, but --to {to} writes a checkpoint prefix "
+            f"({path}.index and .data-*); give --to keras, or a prefix without .h5"
+        )
     if not destination.parent.is_dir():
         raise UsageError(f"-o {path}: folder {destination.parent} does not exist; create it or choose another path")
     taken = [p for p in (destination, Path(f"{destination}.index")) if p.exists()]

@@ -161,6 +161,13 @@ def test_a_destination_that_exists_is_never_overwritten(mlp_checkpoint, tmp_path
     assert status == 2 and "exists" in err and (tmp_path / "m.weights.h5").read_text() == "keep me"
 
 
+def test_a_keras_file_name_for_a_checkpoint_prefix_is_refused(mlp_checkpoint, tmp_path):
+    target = tmp_path / "m.weights.h5"
+    status, _, err = run_cli("convert", str(mlp_checkpoint), "-o", str(target), "--to", "tf2", "--model", "mlp")
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "give --to keras" in err, err
+    assert not list(tmp_path.glob("m.weights.h5*"))  # nothing written
+
+
 def test_optimizer_state_carried_into_keras_trains_on_as_tf1_does(mnist):
     """Adam's moments and step mean the same on both sides: one more step from the converted state is
     TF1's next step; from the weights alone (a fresh Adam), it is not."""
