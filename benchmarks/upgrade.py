@@ -205,6 +205,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+REPORT_SUFFIXES = (".json", ".md", ".markdown", ".txt", ".html", ".csv")
+
+
 def check_distinct_paths(script: str, output: str | None, report: str | None) -> None:
     """The TF1 script is never overwritten, and the code and the report never share a file."""
     same = os.path.realpath
@@ -213,6 +216,11 @@ def check_distinct_paths(script: str, output: str | None, report: str | None) ->
             raise UpgradeInputError(f"{option} {path} is the script being converted; write to another file")
     if output is not None and report is not None and same(output) == same(report):
         raise UpgradeInputError(f"-o and --report both name {output}; give the report a file of its own")
+    if output is not None and Path(output).suffix.lower() in REPORT_SUFFIXES:
+        # In every other command -o is the report: here it is the code, so a report's name there is a mix-up.
+        raise UpgradeInputError(
+            f"-o {output}: upgrade's -o is the converted Python code; write the report with --report {output}"
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -324,3 +324,7 @@ def test_upgrade_never_overwrites_the_script_or_writes_two_outputs_to_one_file(t
     assert cli.main(["upgrade", str(script), "-o", str(both), "--report", str(both)]) == 2
     assert "both name" in one_error_line(capsys.readouterr().err, "upgrade")
     assert script.read_text() == before and not both.exists()
+    report = tmp_path / "report.json"  # -o is every other command's report: here it would get Python code
+    assert cli.main(["upgrade", str(script), "--format", "json", "-o", str(report)]) == 2
+    assert f"write the report with --report {report}" in one_error_line(capsys.readouterr().err, "upgrade")
+    assert not report.exists()
