@@ -93,6 +93,15 @@ def run(args: argparse.Namespace) -> int:
 # --- inspect ------------------------------------------------------------------------------------
 
 
+# Keras 3 optimizers save their per-variable state as one list, in the order they were built with: nothing in
+# the file says which variable an entry belongs to, so inspect (which has no model) lists them unmatched.
+UNMATCHED_OPTIMIZER_STATE = (
+    "Other optimizer entries with a shape are per-variable state (Keras 3 Adam's moments, optimizer/_variables/N) "
+    "saved as one list, not as slots of each variable: `tfparity checkpoint convert` with the model (--model or "
+    "--source-model) matches them to their variables."
+)
+
+
 def run_inspect(args: argparse.Namespace) -> int:
     from tfparity.compat.checkpoints import open_checkpoint
 
@@ -105,7 +114,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps({"path": str(checkpoint.path), "format": checkpoint.format, "entries": rows}, indent=2)
     else:
-        labels = {"variable": "variables", "slot": "optimizer slots", "optimizer": "optimizer scalars"}
+        labels = {"variable": "variables", "slot": "optimizer slots", "optimizer": "other optimizer entries"}
         counts = ", ".join(f"{sum(r['role'] == role for r in rows)} {label}" for role, label in labels.items())
         steps = [int(checkpoint.value(e)) for e in checkpoint.entries if e.role == "step" and not e.shape]
         step = f", at step {steps[0]}" if steps else ", no step saved"
@@ -116,6 +125,8 @@ def run_inspect(args: argparse.Namespace) -> int:
         ]
         table = tabulate(body, ["name", "role", "shape", "dtype", "slot"], tablefmt=fmt_table(args.format))
         text = f"{head}\n\n{table}"
+        if any(e.role == "optimizer" and e.shape for e in checkpoint.entries):
+            text += f"\n\n{UNMATCHED_OPTIMIZER_STATE}"
     cli.write_output(text, args.output, quiet=getattr(args, "quiet", False))
     return 0
 

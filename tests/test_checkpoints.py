@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import tf1_saver_script
 
-from tfparity.benchmarks import checkpoint_models, checkpoint_roundtrip, cli
+from tfparity.benchmarks import checkpoint_cmd, checkpoint_models, checkpoint_roundtrip, cli
 from tfparity.compat import MODELS, TrainConfig
 from tfparity.compat.checkpoints import open_checkpoint
 
@@ -95,6 +95,20 @@ def test_inspect_names_each_tf1_entrys_role(tmp_path):
     assert roles["hidden/kernel/Adam"] == ("slot", "adam_m", "hidden/kernel")
     assert roles["hidden/kernel/Adam_1"] == ("slot", "adam_v", "hidden/kernel")
     assert roles["beta1_power"][0] == "optimizer" and roles["global_step"][0] == "step"
+
+
+def test_inspect_says_why_keras_optimizer_state_in_a_tf2_checkpoint_is_not_matched_to_variables(tmp_path):
+    holder = checkpoint_models.holder("tf1", TrainConfig.for_model("softmax", optimizer="adam"))
+    holder.save(tmp_path / "a.ckpt")
+    argv = ["convert", str(tmp_path / "a.ckpt"), "-o", str(tmp_path / "b"), "--to", "tf2", "--optimizer", "adam"]
+    status, out, err = run_cli(*argv, "--model", "softmax", "-q")
+    assert status == 0 and "carried: Adam moments of 2 variables" in out, err
+    status, out, err = run_cli("inspect", str(tmp_path / "b"))
+    assert status == 0, err
+    assert "2 variables, 0 optimizer slots, 5 other optimizer entries" in out.splitlines()[0]
+    assert out.rstrip().endswith(checkpoint_cmd.UNMATCHED_OPTIMIZER_STATE)
+    status, out, _ = run_cli("inspect", str(tmp_path / "a.ckpt"))  # TF1's slots name their variable: no note
+    assert status == 0 and checkpoint_cmd.UNMATCHED_OPTIMIZER_STATE not in out
 
 
 @pytest.fixture()
