@@ -378,6 +378,16 @@ def test_markdown_parser_reads_the_generated_tables():
     assert json.loads(render(outcomes[:1], "json"))[0]["numbers"] == {"x": 1.0}
 
 
+def test_the_terminal_table_wraps_between_words():
+    from tfparity.benchmarks.pitfalls.command import render
+
+    fake = Measurement(effect="x", checks={"holds": True}, numbers={})
+    table = render([(p, fake, 0.0) for p in CATALOGUE], "table")
+    cells = " ".join(part.strip() for line in table.splitlines() for part in line.split("|"))
+    for pitfall in CATALOGUE:  # every word of every fix is whole somewhere in the table
+        assert all(word in cells.split() for word in pitfall.fix.split()), pitfall.id
+
+
 def test_growth_that_cannot_be_fitted_reads_as_words_not_nan():
     import math
 

@@ -165,7 +165,12 @@ def render(outcomes: list[tuple[Pitfall, Outcome, float]], fmt: str) -> str:
         return f"{summary}\n\n{details}\n\n{note}"
     widths = [18, 24, 38, 38, 14, 30]
     return tabulate(
-        summary_rows(outcomes), headers=SUMMARY_HEADERS, tablefmt="grid", disable_numparse=True, maxcolwidths=widths
+        summary_rows(outcomes),
+        headers=SUMMARY_HEADERS,
+        tablefmt="grid",
+        disable_numparse=True,
+        maxcolwidths=widths,
+        break_long_words=False,  # wrap between words: `tf.keras.optimizers.Adam(learning_rate=...)` stays whole
     )
 
 
