@@ -29,7 +29,8 @@ MODELS_SUITE = Path(__file__).with_name("bench_models.py")  # `tfparity bench --
 DISTRIBUTED_SUITE = Path(__file__).with_name("bench_distributed.py")  # `tfparity bench --distributed`
 CASE_LINE = re.compile(r"bench_\w+\.py::\w+\[(?P<id>[^\]]+)\] (?P<outcome>PASSED|FAILED|SKIPPED|ERROR)")
 # Pass-through options that read or write pytest-benchmark's storage: with these the run says where it is.
-STORAGE_USERS = ("--benchmark-save", "--benchmark-autosave", "--benchmark-compare")
+COMPARE_OPTION = "--benchmark-compare"
+STORAGE_USERS = ("--benchmark-save", "--benchmark-autosave", COMPARE_OPTION)
 
 
 @dataclass
@@ -98,9 +99,6 @@ def storage_note(args: argparse.Namespace) -> str | None:
     return f"pytest-benchmark storage: {cache.benchmark_storage()} (name another with -- {cache.STORAGE_OPTION}=file://PATH)"
 
 
-COMPARE_OPTION = "--benchmark-compare"
-
-
 def option_value(extra: list[str], option: str) -> str | bool | None:
     """pytest's value for an option whose argument is optional: None when absent, True when bare, else its value
     (`--option=VALUE`, or `--option VALUE`)."""
@@ -126,8 +124,8 @@ def missing_baseline(args: argparse.Namespace) -> str | None:
     wanted = option_value(extra, COMPARE_OPTION)
     if wanted is None:
         return None
-    every = [*extra, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
-    uri = option_value(every, cache.STORAGE_OPTION) if cache.storage_given(extra) else cache.benchmark_storage()
+    given = option_value([*extra, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))], cache.STORAGE_OPTION)
+    uri = cache.benchmark_storage() if given is None else given  # where the child's pytest-benchmark will look
     if not isinstance(uri, str) or not (uri.startswith("file://") or "://" not in uri):
         return None
     storage = load_storage(uri, logger=None, default_machine_id=get_machine_id(), netrc=None)

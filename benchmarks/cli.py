@@ -281,14 +281,14 @@ def main(argv: list[str] | None = None) -> int:
     from tfparity.compat import DataError, DeviceUnavailable
 
     try:
-        args = build_parser([command] if command in COMMANDS else []).parse_args(argv)
+        args, unknown = build_parser([command] if command in COMMANDS else []).parse_known_args(argv)
+        if unknown:  # the top-level parser finds them: point at the help of the command they were given to
+            where = f"tfparity {command}" if command in COMMANDS else "tfparity"
+            raise UsageError(f"unrecognized arguments: {' '.join(unknown)} (see {where} --help)")
         with stop_on_sigterm():
             return int(args._run(args) or 0)
     except (UsageError, DataError, DeviceUnavailable, ValueError) as exc:
-        message = str(exc)
-        if command in COMMANDS:  # the top-level parser finds unrecognized arguments: point at the command's help
-            message = message.replace("(see tfparity --help)", f"(see tfparity {command} --help)")
-        print(f"tfparity {command or ''}".rstrip() + f": error: {message}", file=sys.stderr)
+        print(f"tfparity {command or ''}".rstrip() + f": error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"tfparity {command}: interrupted; its child processes were stopped", file=sys.stderr)
