@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import dataclasses
 import difflib
 import io
 import os
@@ -85,14 +86,17 @@ class Conversion:
     log: tuple[str, ...]
     issues: tuple[str, ...]  # tf_upgrade_v2's "issues that require attention" (its warnings and errors)
     failure: ConverterFailure | None = None
+    # With --apply-fixes: `converted` is the code written, the fixes applied to it, and the audit is of it.
+    applied: tuple[str, ...] = ()
 
     def diff(self) -> str:
+        made_by = "tf_upgrade_v2 + --apply-fixes" if self.applied else "tf_upgrade_v2"
         return "".join(
             difflib.unified_diff(
                 self.original.splitlines(keepends=True),
                 self.converted.splitlines(keepends=True),
                 fromfile=self.path,
-                tofile=f"{self.path} (tf_upgrade_v2)",
+                tofile=f"{self.path} ({made_by})",
             )
         )
 
@@ -131,6 +135,23 @@ def read_script(path: str) -> str:
             f"{path}:{exc.lineno}: not valid Python 3 ({exc.msg}); fix the syntax (Python 2 code: run 2to3 first)"
         ) from exc
     return text
+
+
+def source_encoding(path: str) -> str:
+    """The encoding a script declares (PEP 263; UTF-8 by default): its converted code is written in it."""
+    with open(path, "rb") as f:
+        return tokenize.detect_encoding(f.readline)[0]
+
+
+def with_fixes(conversion: Conversion, findings: list[Finding]) -> tuple[Conversion, list[Finding]]:
+    """The converted code with the audit's mechanical fixes applied, and the audit of that code
+    (what is left: the report and the exit status are of the file written)."""
+    fixed = apply_fixes(conversion.converted, findings)
+    applied = tuple(
+        f"{cause.kind}: {cause.cause} (line{'s' if len(cause.lines) > 1 else ''} {', '.join(map(str, cause.lines))})"
+        for cause in group_by_cause([f for f in findings if f.edit is not None])
+    )
+    return dataclasses.replace(conversion, converted=fixed, applied=applied), audit(fixed)
 
 
 def convert(source: str, path: str) -> Conversion:
@@ -216,6 +237,10 @@ def check_distinct_paths(script: str, output: str | None, report: str | None) ->
             raise UpgradeInputError(f"{option} {path} is the script being converted; write to another file")
     if output is not None and report is not None and same(output) == same(report):
         raise UpgradeInputError(f"-o and --report both name {output}; give the report a file of its own")
+    if report is not None and Path(report).suffix.lower() == ".py":
+        raise UpgradeInputError(
+            f"--report {report}: the report is text, Markdown or JSON; write the converted code with -o {report}"
+        )
     if output is not None and Path(output).suffix.lower() in REPORT_SUFFIXES:
         # In every other command -o is the report: here it is the code, so a report's name there is a mix-up.
         raise UpgradeInputError(
@@ -236,8 +261,9 @@ def run(args: argparse.Namespace) -> int:
         unwritten = f"; nothing written to {args.output}" if args.output else ""
         print(f"tfparity upgrade: error: {conversion.failure.message(args.file)}{unwritten}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.apply_fixes:
+        conversion, findings = with_fixes(conversion, findings)
     if args.output:
-        code = apply_fixes(conversion.converted, findings) if args.apply_fixes else conversion.converted
-        cli.write_output(code, args.output, quiet=args.quiet)
+        cli.write_output(conversion.converted, args.output, quiet=args.quiet, encoding=source_encoding(args.file))
     cli.write_output(render(conversion, findings, args.format), args.report, quiet=args.quiet)
     return exit_status(findings)

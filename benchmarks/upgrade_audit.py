@@ -7,8 +7,9 @@ code with `ast` and checks each of those against the installed TensorFlow:
 
 - `eager-conflict`, `eager-capture`, `graph-only`: eager execution (see `upgrade_eager`);
 - `changed-api`: a TF1 call that TF2's API of the same name rejects: TF1 summary ops
-  (`tf.summary.scalar` is TF2's summary API: TensorBoard's, no longer TF1's graph op) and
-  `tf.device(<a device function>)`; `silent-change`: one it runs differently, with no error;
+  (`tf.summary.scalar` is TF2's summary API: TensorBoard's, no longer TF1's graph op),
+  `tf.device(<a device function>)`, and what TF2 behaviours break with eager execution off
+  too (`upgrade_v2_behavior`); `silent-change`: one it runs differently, with no error;
 - `removed-import`: an import of a TensorFlow module that no longer exists;
 - `missing-symbol`: a `tf.` attribute chain that does not resolve, or raises on access;
 - `compat-v1`: every remaining `tf.compat.v1` use: migration debt, with the TF2 replacement.
@@ -57,6 +58,7 @@ from tfparity.benchmarks.upgrade_tables import (
     lookup_prefix,
     prefix_key,
 )
+from tfparity.benchmarks.upgrade_v2_behavior import v2_behavior_findings
 from tfparity.compat.api_map import mapping_for
 
 
@@ -74,6 +76,7 @@ def audit(converted: str) -> list[Finding]:
         *capture_findings(tree, collected, regions, fix_edit),
         *summary_findings(tree, collected.uses),
         *device_findings(collected),
+        *v2_behavior_findings(tree, collected),
         *debt_findings(collected.uses),
     ]
     order = list(KINDS)

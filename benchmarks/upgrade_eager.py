@@ -28,6 +28,7 @@ from tfparity.benchmarks.upgrade_tables import (
     CAPTURE_RAISES,
     EAGER_CAUSE,
     EAGER_OFF,
+    EAGER_SILENT,
     EVAL_RAISES,
     GRAPH_ONLY,
     GRAPH_SOURCES,
@@ -111,12 +112,16 @@ def eager_findings(tree: ast.Module, collected: UseCollector, fix_edit: Edit, re
     off = [u for u in collected.uses if u.canonical in EAGER_OFF and u.is_call]
     built = graph_built_functions(collected.calls)
     findings = []
-    for use in (u for u in collected.uses if u.canonical in GRAPH_ONLY):
+    for use in (u for u in collected.uses if u.canonical in GRAPH_ONLY or u.canonical in EAGER_SILENT):
         if use.in_graph or use.function in built or "graph" in use.keywords:  # Session(graph=g) runs g
             continue
         if use.function is None and any(o.function is None and o.line < use.line for o in off):
             continue
         if use.function is not None and off:
+            continue
+        if use.canonical in EAGER_SILENT:
+            if use.function is None or collected.calls.get(use.function):
+                findings.append(silent_finding(use, fix_edit, off))
             continue
         raises, tf2 = GRAPH_ONLY[use.canonical]
         line, problem = use.line, f"with eager execution on it raises {raises}"
@@ -148,10 +153,38 @@ def eager_findings(tree: ast.Module, collected: UseCollector, fix_edit: Edit, re
                 tf2=tf2,
                 fix=f"{eager_fix_text(fix_edit)}, or `with tf.Graph().as_default():` around it",
                 edit=fix_edit,
-                cause=EAGER_CAUSE,
+                cause=eager_cause(use, off),
             )
         )
     return findings
+
+
+def silent_finding(use: Use, fix_edit: Edit, off: list[Use]) -> Finding:
+    """A graph-era API that runs eagerly but returns something else (collections: []), raising nothing.
+
+    No edit: turning eager execution off is the fix only where the script is graph code, which
+    its fatal findings (if any) already fix."""
+    what, tf2 = EAGER_SILENT[use.canonical]
+    return Finding(
+        line=use.line,
+        kind="silent-change",
+        symbol=use.written,
+        problem=f"it {what}",
+        fix=f"in graph code: {eager_fix_text(fix_edit)}; in TF2 code: {tf2}",
+        cause=eager_cause(use, off),
+    )
+
+
+def eager_cause(use: Use, off: list[Use]) -> str:
+    """Why eager execution is on at `use`: nothing turns it off, or what does runs after it."""
+    later = [o for o in off if o.function is not None or o.line > use.line]
+    if use.function is not None or not later:
+        return EAGER_CAUSE
+    first = min(later, key=lambda o: o.line)
+    where = f"inside {first.function}()" if first.function else "below it"
+    return (
+        f"eager execution is on at module level: it is turned off only at line {first.line}, {where}, which runs later"
+    )
 
 
 # --- sessions: nothing fails where one is made; its first run or eval does ------------------------

@@ -74,9 +74,10 @@ def apply_fixes(code: str, findings: list[Finding]) -> str:
     """`code` with every mechanical fix the findings carry (each distinct edit once): spans, then lines, bottom up."""
     edits = {f.edit for f in findings if f.edit is not None}
     lines = code.splitlines(keepends=True)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"  # a Windows file keeps its line ends
     for span in sorted((e for e in edits if isinstance(e, Span)), key=lambda s: (s.line, s.col), reverse=True):
         raw = lines[span.line - 1].encode("utf-8")
         lines[span.line - 1] = (raw[: span.col] + span.text.encode("utf-8") + raw[span.end_col :]).decode("utf-8")
     for edit in sorted((e for e in edits if isinstance(e, Edit)), key=lambda e: (e.start, e.end), reverse=True):
-        lines[edit.start - 1 : edit.end] = [edit.text + "\n"]
+        lines[edit.start - 1 : edit.end] = [edit.text.replace("\n", newline) + newline]
     return "".join(lines)

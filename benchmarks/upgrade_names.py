@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tfparity.benchmarks.upgrade_fixes import tutorial_reader_edit
-from tfparity.benchmarks.upgrade_tables import DEVICE_SETTERS, GRAPH_SOURCES, REMOVED_MODULES, Finding
+from tfparity.benchmarks.upgrade_tables import APP_RUNS, DEVICE_SETTERS, GRAPH_SOURCES, REMOVED_MODULES, Finding
 from tfparity.compat.api_map import dotted_name
 
 # --- names: what each imported name is bound to --------------------------------------------
@@ -168,6 +168,10 @@ class CallSite:
     line: int = 0
 
 
+# Optimizer methods that take the loss: a tensor there is graph-only (eager execution wants a function).
+LOSS_TAKERS = ("minimize", "compute_gradients")
+
+
 class UseCollector(ast.NodeVisitor):
     """One pass over the converted code: tf. chains, local function calls, graph contexts."""
 
@@ -177,9 +181,11 @@ class UseCollector(ast.NodeVisitor):
         graph_names: set[str],
         optimizer_names: set[str],
         device_functions: set[str] = frozenset(),
+        classes: set[str] = frozenset(),
     ):
         self.bindings, self.graph_names, self.optimizer_names = bindings, graph_names, optimizer_names
         self.device_functions = device_functions  # names bound to TF1 device functions (defs, replica_device_setter)
+        self.classes = classes  # the classes this file defines
         self.functions: list[str] = []
         self.graph_depth = 0
         self.uses: list[Use] = []
@@ -240,9 +246,15 @@ class UseCollector(ast.NodeVisitor):
         for argument in [*node.args, *(k.value for k in node.keywords)]:
             if isinstance(argument, ast.Name):
                 self.calls.setdefault(argument.id, []).append(CallSite(function, in_graph, node.lineno))
+        # Making an instance of a class of this file calls its __init__; tf.app.run() with no main calls main().
+        implied = "__init__" if callee in self.classes and isinstance(node.func, ast.Name) else None
+        if self.canonical(node.func) in APP_RUNS and not node.args and not node.keywords:
+            implied = "main"
+        if implied:
+            self.calls.setdefault(implied, []).append(CallSite(function, in_graph, node.lineno))
         if (
             isinstance(node.func, ast.Attribute)
-            and node.func.attr == "minimize"
+            and node.func.attr in LOSS_TAKERS
             and self._is_v1_optimizer(node.func.value)
         ):
             loss = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "loss"), None)
@@ -250,8 +262,8 @@ class UseCollector(ast.NodeVisitor):
                 self.uses.append(
                     Use(
                         node.lineno,
-                        f"Optimizer.minimize({ast.unparse(loss)})",
-                        "tf.compat.v1.train.Optimizer.minimize",
+                        f"Optimizer.{node.func.attr}({ast.unparse(loss)})",
+                        f"tf.compat.v1.train.Optimizer.{node.func.attr}",
                         None,
                         (),
                         function,
@@ -284,8 +296,8 @@ class UseCollector(ast.NodeVisitor):
         return isinstance(expr, ast.Call) and self.canonical(expr.func) in DEVICE_SETTERS
 
     def _is_v1_optimizer(self, expr: ast.expr) -> bool:
-        if isinstance(expr, ast.Name):
-            return expr.id in self.optimizer_names
+        if isinstance(expr, (ast.Name, ast.Attribute)):
+            return dotted_name(expr) in self.optimizer_names
         return isinstance(expr, ast.Call) and is_v1_optimizer_class(self.canonical(expr.func))
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -333,7 +345,7 @@ def is_v1_optimizer_class(canonical: str | None) -> bool:
 
 
 def names_assigned(tree: ast.Module, bindings: dict[str, Binding], test) -> set[str]:
-    """Names assigned `name = <call>` anywhere, where `test(canonical of the callee)` holds."""
+    """Names (`opt`, `self.opt`) assigned `name = <call>` anywhere, where `test(canonical of the callee)` holds."""
     collector = UseCollector(bindings, set(), set())
     names = set()
     for node in ast.walk(tree):
@@ -342,7 +354,7 @@ def names_assigned(tree: ast.Module, bindings: dict[str, Binding], test) -> set[
             and isinstance(node.value, ast.Call)
             and test(collector.canonical(node.value.func))
         ):
-            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            names.update(dotted_name(t) for t in node.targets if dotted_name(t))  # `opt`, `self.opt`
     return names
 
 
@@ -351,7 +363,8 @@ def collect_uses(tree: ast.Module, bindings: dict[str, Binding]) -> UseCollector
     optimizer_names = names_assigned(tree, bindings, is_v1_optimizer_class)
     defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     device_functions = defined | names_assigned(tree, bindings, lambda c: c in DEVICE_SETTERS)
-    collector = UseCollector(bindings, graph_names, optimizer_names, device_functions)
+    classes = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
+    collector = UseCollector(bindings, graph_names, optimizer_names, device_functions, classes)
     # Callees first, so that `_record` knows which chains are called and with what.
     collector.calls_by_callee = {id(node.func): node for node in ast.walk(tree) if isinstance(node, ast.Call)}
     collector.visit(tree)

@@ -83,7 +83,8 @@ def report_dict(conversion: Conversion, findings: list[Finding]) -> dict[str, An
             "issues": list(conversion.issues),
             "log": list(conversion.log),
         },
-        "audited": "unconverted source" if failure else "converted code",
+        "audited": audited(conversion),
+        "applied_fixes": list(conversion.applied),
         "diff": conversion.diff(),
         "causes": [c.to_dict() for c in group_by_cause(findings) if c.kind != "compat-v1"],
         "findings": [f.to_dict() for f in findings],
@@ -163,17 +164,33 @@ def render(conversion: Conversion, findings: list[Finding], fmt: str) -> str:
         *converter_sections(conversion, out),
         out.heading(audit_heading(conversion, fails, fatal)),
     ]
-    parts += [out.cause(i, c) for i, c in enumerate(fails, 1)] or ["Nothing found that makes the converted code fail."]
+    parts += [out.cause(i, c) for i, c in enumerate(fails, 1)] or [
+        f"Nothing found that makes the {audited(conversion)} fail."
+    ]
     uses = sum(len(c.findings) for c in debt)
     parts.append(out.heading(f"Migration debt: {plural(uses, 'tf.compat.v1 use')} of {plural(len(debt), 'API')} left"))
     if debt:
         parts.append(out.debt(debt))
-    if any(f.edit for f in findings) and conversion.failure is None:
+    if conversion.applied:
+        parts.append(
+            f"Line numbers are those of the code written. --apply-fixes applied {len(conversion.applied)} "
+            f"fix{'' if len(conversion.applied) == 1 else 'es'}"
+            ", audited above as written:\n" + "\n".join(f"- {fix}" for fix in conversion.applied)
+        )
+    elif any(f.edit for f in findings) and conversion.failure is None:
         parts.append(
             f"Line numbers are those of the converted code. Mechanical fixes: "
             f"{out.code(f'tfparity upgrade {conversion.path} -o CONVERTED.py --apply-fixes')}"
         )
     return "\n\n".join(parts)
+
+
+def audited(conversion: Conversion) -> str:
+    """What the audit read: tf_upgrade_v2's output (with --apply-fixes' fixes when they were applied),
+    or the source where tf_upgrade_v2 failed."""
+    if conversion.failure:
+        return "unconverted source"
+    return "code written (tf_upgrade_v2 + --apply-fixes)" if conversion.applied else "converted code"
 
 
 def converter_sections(conversion: Conversion, out: Renderer) -> list[str]:
@@ -206,7 +223,7 @@ def converter_sections(conversion: Conversion, out: Renderer) -> list[str]:
 
 
 def audit_heading(conversion: Conversion, fails: list[Cause], fatal: list[Cause]) -> str:
-    code = "the unconverted source" if conversion.failure else "the converted code"
+    code = f"the {audited(conversion)}"
     lines = sorted({line for c in fatal for line in c.lines})
     text = f"Audit: {plural(len(fatal), 'problem')} that {agree(len(fatal), 'makes', 'make')} {code} fail" + (
         f", at {plural(len(lines), 'line')}" if len(lines) > len(fatal) else ""

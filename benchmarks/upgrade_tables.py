@@ -20,6 +20,7 @@ from tfparity.compat.api_map import (  # noqa: F401  (the messages the tests re-
     QUEUES_EAGER,
     READERS_EAGER,
     SESSION_RUN_RAISES,
+    SUMMARY_MERGE_RAISES,
     TF1_SUMMARY_OPS,
     symbols_with,
 )
@@ -44,6 +45,10 @@ V1 = "tf.compat.v1."
 # function argument) -> (what each raises with eager execution on, the TF2 way).
 GRAPH_ONLY: dict[str, tuple[str, str]] = {
     name: (m.raises, m.tf2_way or m.fix) for name, m in symbols_with("raises").items()
+}
+# APIs that run with eager execution on but do something else there -> (what, the TF2 way).
+EAGER_SILENT: dict[str, tuple[str, str]] = {
+    name: (m.eager_silent, m.fix) for name, m in symbols_with("eager_silent").items()
 }
 # tf.compat.v1 names (after `tf.compat.v1.`, prefix match on whole dotted parts) -> the TF2 fix.
 DEBT_FIXES: dict[str, str] = {
@@ -76,6 +81,8 @@ MERGE_NONE = 'TypeError: Argument `fetch` = None has invalid type "NoneType"'
 DEVICE_CAUSE = "TF2's tf.device takes a device name, not a device function"
 DEVICE_RAISES = "RuntimeError: tf.device does not support functions."
 DEVICE_SETTERS = ("tf.compat.v1.train.replica_device_setter", "tf.train.replica_device_setter")
+# tf.app.run() with no main runs the main() of the script it is called from.
+APP_RUNS = ("tf.compat.v1.app.run", "tf.app.run")
 
 EAGER_CAUSE = "eager execution is on (TF2's default) and nothing turns it off"
 CAPTURE_CAUSE = "tensors made while eager execution was on are used by graph code"

@@ -51,6 +51,7 @@ class ApiMapping:
     gone: str = ""  # the fix where it no longer resolves: a missing symbol, a removed import
     raises: str = ""  # what it raises with eager execution on: a graph-only API
     tf2_way: str = ""  # the TF2 way shown beside that failure, where it differs from `fix`
+    eager_silent: str = ""  # what it does instead with eager execution on, raising nothing
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -74,6 +75,7 @@ def symbol_row(
     gone: str = "",
     raises: str = "",
     tf2_way: str = "",
+    eager_silent: str = "",
     resolves: bool | None = None,
 ) -> ApiMapping:
     """A row that only the upgrade audit reads: TF1 names the styles never use, shown as themselves.
@@ -84,7 +86,7 @@ def symbol_row(
     """
     names = tuple(s.split("(")[0] for s in symbols)
     if resolves is None:
-        resolves = not gone or bool(fix or raises or tf2_way)
+        resolves = not gone or bool(fix or raises or tf2_way or eager_silent)
     return ApiMapping(
         tf1=", ".join(f"`{s}`" for s in symbols),
         tf2=fix or tf2_way or gone,
@@ -97,6 +99,7 @@ def symbol_row(
         gone=gone,
         raises=raises,
         tf2_way=tf2_way,
+        eager_silent=eager_silent,
     )
 
 
@@ -104,11 +107,16 @@ def symbol_row(
 # `.train.next_batch(n)`, `.test.images`. The one place that names its module: every import the
 # upgrade's fixes write follows this.
 TUTORIAL_READER = "tfparity.compat.data"
+# Keras 3 layers are TF2 code: in a TF1 graph run by a Session they break (checked on Keras 3.15).
 KERAS3_OTHER_FIX = (
-    "or keep the TF1 layers: pip install tf_keras and set TF_USE_LEGACY_KERAS=1 before importing TensorFlow"
+    "in TF2 code (eager, tf.function); code that keeps its graph and Session: pip install tf_keras and set "
+    "TF_USE_LEGACY_KERAS=1 before importing TensorFlow (Keras 3 layers do not work in a TF1 graph: sess.run "
+    "cannot fetch their variables, their updates are not in UPDATE_OPS)"
 )
 # Session and InteractiveSession raise nothing when made: what fails is their first run or eval.
 SESSION_RUN_RAISES = "RuntimeError: The Session graph is empty. Add operations to the graph before calling run()."
+# What MonitoredTrainingSession, MonitoredSession and SingularMonitoredSession raise when made with eager execution on.
+SUMMARY_MERGE_RAISES = "RuntimeError: Merging tf.summary.* ops is not compatible with eager execution"
 EVAL_RAISES = (
     "NotImplementedError: eval is not supported when eager execution is enabled, is .numpy() what you're looking for?"
 )

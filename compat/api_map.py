@@ -24,6 +24,7 @@ from tfparity.compat.api_entry import (  # noqa: F401  (the table's API, re-expo
     GUIDE,
     SESSION_RUN_RAISES,
     STAGES,
+    SUMMARY_MERGE_RAISES,
     TUTORIAL_READER,
     ApiMapping,
 )
@@ -33,7 +34,7 @@ from tfparity.compat.api_table_symbols import QUEUES_EAGER, READERS_EAGER, SYMBO
 MAPPINGS: tuple[ApiMapping, ...] = STAGE_ROWS + SYMBOL_ROWS
 # Audit texts, by name: a name belongs to one row at most (a test checks it).
 BY_SYMBOL: dict[str, ApiMapping] = {symbol: m for m in MAPPINGS for symbol in m.symbols}
-AUDIT_TEXTS = ("fix", "gone", "raises", "tf2_way")
+AUDIT_TEXTS = ("fix", "gone", "raises", "tf2_way", "eager_silent")
 
 
 def mapping_for(key: str) -> ApiMapping:
@@ -45,7 +46,7 @@ def mapping_for(key: str) -> ApiMapping:
 
 
 def symbols_with(text: str) -> dict[str, ApiMapping]:
-    """Every name whose row has `text` ("fix", "gone", "raises" or "tf2_way"), with that row."""
+    """Every name whose row has `text` (one of AUDIT_TEXTS), with that row."""
     if text not in AUDIT_TEXTS:
         raise ValueError(f"{text!r} is not one of {AUDIT_TEXTS}")
     return {symbol: m for symbol, m in BY_SYMBOL.items() if getattr(m, text)}

@@ -112,7 +112,7 @@ STAGE_ROWS: tuple[ApiMapping, ...] = (
         tf2_code=(r"\blayers\.Dense\(",),
         in_styles=True,
         symbols=("tf.compat.v1.layers.dense",),
-        gone=f"tf.keras.layers.Dense(units, activation=...)(x); {KERAS3_OTHER_FIX}",
+        gone=f"tf.keras.layers.Dense(units, activation=...)(x) {KERAS3_OTHER_FIX}",
     ),
     ApiMapping(
         tf1="`tf.contrib` (for example `tf.contrib.layers.fully_connected`)",
@@ -281,8 +281,8 @@ STAGE_ROWS: tuple[ApiMapping, ...] = (
         tf1_code=(r"\.minimize\(",),
         tf2_code=(r"\bGradientTape\(", r"\.apply_gradients\("),
         in_styles=True,
-        # A pseudo-use of the audit's: minimize() given a tensor, not a function.
-        symbols=("tf.compat.v1.train.Optimizer.minimize",),
+        # Pseudo-uses of the audit's: minimize() or compute_gradients() given a tensor, not a function.
+        symbols=("tf.compat.v1.train.Optimizer.minimize", "tf.compat.v1.train.Optimizer.compute_gradients"),
         fix="tf.GradientTape + optimizer.apply_gradients(zip(grads, variables))",
         raises=(
             "RuntimeError: `loss` passed to Optimizer.compute_gradients should be a function "

@@ -11,11 +11,9 @@ symbol); apart from `api_table` only to keep each table module a readable length
 
 from __future__ import annotations
 
-from tfparity.compat.api_entry import API, GUIDE, ApiMapping, symbol_row
+from tfparity.compat.api_entry import API, GUIDE, SUMMARY_MERGE_RAISES, ApiMapping, symbol_row
 
 TUTORIALS = "https://www.tensorflow.org/tutorials/"
-# What MonitoredTrainingSession raises when made with eager execution on (TensorFlow 2.21).
-SUMMARY_MERGE_RAISES = "RuntimeError: Merging tf.summary.* ops is not compatible with eager execution"
 
 DISTRIBUTED_ROWS: tuple[ApiMapping, ...] = (
     # --- data ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ interpreter.
 
 from __future__ import annotations
 
-from tfparity.compat.api_entry import EVAL_RAISES, KERAS3_OTHER_FIX, ApiMapping, symbol_row
+from tfparity.compat.api_entry import EVAL_RAISES, KERAS3_OTHER_FIX, SUMMARY_MERGE_RAISES, ApiMapping, symbol_row
 
 QUEUES_EAGER = (
     "Input pipelines based on Queues are not supported when eager execution is enabled. "
@@ -59,6 +59,38 @@ READERS = {
     "TextLineReader": "tf.data.TextLineDataset(filenames)",
     "FixedLengthRecordReader": "tf.data.FixedLengthRecordDataset(filenames, record_bytes)",
 }
+# TF1's streaming metrics (tf.compat.v1.metrics.*: graph-only, local variables) -> the Keras metric class.
+V1_METRICS = {
+    "accuracy": "Accuracy",
+    "auc": "AUC",
+    "mean": "Mean",
+    "mean_absolute_error": "MeanAbsoluteError",
+    "mean_squared_error": "MeanSquaredError",
+    "root_mean_squared_error": "RootMeanSquaredError",
+    "precision": "Precision",
+    "recall": "Recall",
+    "precision_at_thresholds": "Precision(thresholds=...)",
+    "recall_at_thresholds": "Recall(thresholds=...)",
+    "recall_at_k": "Recall(top_k=k)",
+    "true_positives": "TruePositives",
+    "false_positives": "FalsePositives",
+    "true_negatives": "TrueNegatives",
+    "false_negatives": "FalseNegatives",
+    "mean_iou": "MeanIoU",
+    "sensitivity_at_specificity": "SensitivityAtSpecificity",
+    "specificity_at_sensitivity": "SpecificityAtSensitivity",
+}
+
+
+def metric_raises(name: str) -> str:
+    """What tf.compat.v1.metrics.<name> raises with eager execution on (recall's message says it twice)."""
+    twice = " is not supported" if name == "recall" else ""
+    return f"RuntimeError: tf.metrics.{name} is not supported{twice} when eager execution is enabled"
+
+
+# Graph collections: with eager execution on there is no graph to keep them, so these return [].
+COLLECTIONS_EAGER = "returns [] with eager execution on (no graph keeps collections), raising nothing"
+NO_COLLECTIONS = "no collections in TF2: keep the list yourself (update ops: Keras layers apply their own)"
 # TF1's summary ops, whose names TF2's tf.summary took over (with a `step` argument).
 TF1_SUMMARY_OPS = ("scalar", "histogram", "image", "text", "audio")
 ABSL_FLAGS = "absl: from absl import flags"
@@ -103,17 +135,17 @@ SYMBOL_ROWS: tuple[ApiMapping, ...] = (
         "model",
         V1 + "layers",
         fix="the matching tf.keras.layers class",
-        gone=f"the matching tf.keras.layers class (Dense, Conv2D, BatchNormalization, ...); {KERAS3_OTHER_FIX}",
+        gone=f"the matching tf.keras.layers class (Dense, Conv2D, BatchNormalization, ...) {KERAS3_OTHER_FIX}",
     ),
     symbol_row(
         "model",
         V1 + "layers.batch_normalization",
-        gone=f"tf.keras.layers.BatchNormalization()(x, training=training); {KERAS3_OTHER_FIX}",
+        gone=f"tf.keras.layers.BatchNormalization()(x, training=training) {KERAS3_OTHER_FIX}",
     ),
     symbol_row(
         "model",
         V1 + "nn.rnn_cell",
-        gone=f"tf.keras.layers.LSTMCell / GRUCell / SimpleRNNCell in a tf.keras.layers.RNN; {KERAS3_OTHER_FIX}",
+        gone=f"tf.keras.layers.LSTMCell / GRUCell / SimpleRNNCell in a tf.keras.layers.RNN {KERAS3_OTHER_FIX}",
         resolves=True,
     ),
     symbol_row(
@@ -191,6 +223,23 @@ SYMBOL_ROWS: tuple[ApiMapping, ...] = (
         fix="remove it once no graph-only API is left",
     ),
     symbol_row("train step", V1 + "get_default_graph", fix="no global graph: tf.function traces its own"),
+    symbol_row(
+        "train step",
+        V1 + "get_collection",
+        V1 + "get_collection_ref",
+        fix=NO_COLLECTIONS,
+        eager_silent=COLLECTIONS_EAGER,
+    ),
+    symbol_row("train step", V1 + "GraphKeys", V1 + "add_to_collection", fix=NO_COLLECTIONS),
+    symbol_row(
+        "train step",
+        V1 + "trainable_variables",
+        V1 + "global_variables",
+        V1 + "local_variables",
+        V1 + "all_variables",
+        fix="model.trainable_variables (a tf.Module's or keras.Model's), or the variables you made",
+        eager_silent=COLLECTIONS_EAGER,
+    ),
     symbol_row("train step", V1 + "reset_default_graph", fix="tf.keras.backend.clear_session(), or nothing"),
     # --- loop ---------------------------------------------------------------------------------
     symbol_row(
@@ -198,6 +247,19 @@ SYMBOL_ROWS: tuple[ApiMapping, ...] = (
         V1 + "train.Saver",
         fix="tf.train.Checkpoint + tf.train.CheckpointManager",
         raises="RuntimeError: When eager execution is enabled, `var_list` must specify a list or dict of variables",
+    ),
+    symbol_row(
+        "loop",
+        V1 + "train.Supervisor",
+        fix="a plain loop with tf.train.Checkpoint + tf.train.CheckpointManager",
+        raises="RuntimeError: Supervisors are incompatible with eager execution",
+    ),
+    symbol_row(
+        "loop",
+        V1 + "train.MonitoredSession",
+        V1 + "train.SingularMonitoredSession",
+        fix="a plain loop with tf.train.Checkpoint + tf.train.CheckpointManager; hooks become code in the loop",
+        raises=SUMMARY_MERGE_RAISES,
     ),
     symbol_row(
         "loop",
@@ -241,4 +303,13 @@ SYMBOL_ROWS: tuple[ApiMapping, ...] = (
     symbol_row("loop", V1 + "logging", fix="absl.logging, or print"),
     # --- evaluate -----------------------------------------------------------------------------
     symbol_row("evaluate", V1 + "metrics", fix="the tf.keras.metrics class"),
+    *(
+        symbol_row(
+            "evaluate",
+            f"{V1}metrics.{name}",
+            fix=f"tf.keras.metrics.{keras}: update_state(labels, predictions) per batch, result() at the end",
+            raises=metric_raises(name),
+        )
+        for name, keras in V1_METRICS.items()
+    ),
 )

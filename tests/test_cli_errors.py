@@ -328,3 +328,7 @@ def test_upgrade_never_overwrites_the_script_or_writes_two_outputs_to_one_file(t
     assert cli.main(["upgrade", str(script), "--format", "json", "-o", str(report)]) == 2
     assert f"write the report with --report {report}" in one_error_line(capsys.readouterr().err, "upgrade")
     assert not report.exists()
+    code = tmp_path / "tf2.py"  # and the other way round: --report named like the converted code
+    assert cli.main(["upgrade", str(script), "--report", str(code)]) == 2
+    assert f"write the converted code with -o {code}" in one_error_line(capsys.readouterr().err, "upgrade")
+    assert not code.exists()

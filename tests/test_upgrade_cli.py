@@ -142,3 +142,63 @@ def test_converter_parse_failure_is_read_from_its_log():
     ]
     failure = upgrade.failure_in_log(log)
     assert failure == upgrade.ConverterFailure(7, "ValueError: source code string cannot contain null bytes, line 7")
+
+
+def test_apply_fixes_reports_and_exits_on_the_code_it_wrote(tmp_path, monkeypatch):
+    """With --apply-fixes the report is of the file written: its line numbers, what the fixes left, and the
+    exit status of that (0 once every fatal finding had a mechanical fix)."""
+    monkeypatch.chdir(REPO)
+    out, report = tmp_path / "fixed.py", tmp_path / "r.json"
+    argv = ["upgrade", "tests/fixtures/tf1_class_model.py", "-q", "--format", "json", "--report", str(report)]
+    assert cli.main(argv) == upgrade.EXIT_FAILS  # without the fixes: eager-conflict and `.value`
+    before = json.loads(report.read_text())
+    assert before["audited"] == "converted code" and before["applied_fixes"] == []
+    assert cli.main([*argv, "-o", str(out), "--apply-fixes"]) == upgrade.EXIT_OK
+    after = json.loads(report.read_text())
+    assert after["audited"] == "code written (tf_upgrade_v2 + --apply-fixes)" and after["exit_status"] == 0
+    assert [a.split(":")[0] for a in after["applied_fixes"]] == ["eager-conflict", "changed-api"]
+    assert not [f for f in after["findings"] if f["fatal"]] and after["diff"].count("+++ ") == 1
+    written = out.read_text().splitlines()
+    for finding in after["findings"]:  # the line numbers are the written file's
+        assert finding["symbol"].split(".")[-1].split("(")[0] in written[finding["line"] - 1], finding
+
+
+def test_a_fix_left_unfixed_keeps_exit_1_after_apply_fixes(tmp_path, capsys):
+    """A resource variable's `w/read:0` has no mechanical fix: --apply-fixes fixes the rest and still fails."""
+    script = tmp_path / "read.py"
+    script.write_text(
+        "import tensorflow as tf\nx = tf.placeholder(tf.float32)\nw = tf.get_variable('w', [2])\n"
+        "r = tf.get_default_graph().get_tensor_by_name('w/read:0')\n"
+    )
+    status = cli.main(["upgrade", str(script), "-o", str(tmp_path / "out.py"), "--apply-fixes", "-q"])
+    text = capsys.readouterr().out
+    assert status == upgrade.EXIT_FAILS
+    assert "1 problem that makes the code written (tf_upgrade_v2 + --apply-fixes) fail" in text
+    assert "--apply-fixes applied 1 fix, audited above as written" in text and "w/Read/ReadVariableOp" in text
+
+
+def test_the_code_written_keeps_the_scripts_encoding_and_line_ends(tmp_path):
+    """A latin-1 script (PEP 263 declaration) with Windows line ends: so is its conversion, inserted lines too."""
+    script = tmp_path / "latin.py"
+    source = (
+        '# -*- coding: latin-1 -*-\r\nimport tensorflow as tf\r\nlabel = "café"\r\nx = tf.placeholder(tf.float32)\r\n'
+    )
+    script.write_bytes(source.encode("latin-1"))
+    out = tmp_path / "out.py"
+    cli.main(["upgrade", str(script), "-o", str(out), "--apply-fixes", "-q"])
+    raw = out.read_bytes()
+    assert 'label = "café"'.encode("latin-1") in raw and "é".encode() not in raw
+    assert raw.count(b"\n") == raw.count(b"\r\n") == 5  # the eager switch added, with the file's line end
+    assert b"disable_eager_execution()\r\n" in raw
+
+
+def test_eager_switched_off_too_late_says_where(capsys):
+    """A module-level use above a disable_eager_execution() in main(): the cause names that line."""
+    code = (
+        "import tensorflow as tf\nx = tf.compat.v1.placeholder(tf.float32)\n"
+        "def main():\n    tf.compat.v1.disable_eager_execution()\nmain()\n"
+    )
+    [finding] = [f for f in upgrade.audit(code) if f.kind == "eager-conflict"]
+    assert finding.cause == (
+        "eager execution is on at module level: it is turned off only at line 4, inside main(), which runs later"
+    )

@@ -58,6 +58,65 @@ with tf.Graph().as_default():
     tf.compat.v1.wrap_function(in_a_graph, [])
 tf.compat.v1.app.run(main=main)
 """,
+    "class_init_is_called": """
+import tensorflow as tf
+class Model:
+    def __init__(self):
+        self.x = tf.compat.v1.placeholder(tf.float32)  # expect: eager-conflict
+    def unused(self):
+        return tf.compat.v1.placeholder(tf.float32)  # expect: graph-only
+model = Model()
+""",
+    "app_run_without_main_calls_main": """
+import tensorflow as tf
+def main(_):
+    return tf.compat.v1.placeholder(tf.float32)  # expect: eager-conflict
+tf.compat.v1.app.run()
+""",
+    "graph_era_loops_and_metrics": """
+import tensorflow as tf
+acc, update = tf.compat.v1.metrics.accuracy(tf.constant([1]), tf.constant([1]))  # expect: eager-conflict
+sv = tf.compat.v1.train.Supervisor(logdir="/tmp/logs")  # expect: eager-conflict
+sess = tf.compat.v1.train.SingularMonitoredSession()  # expect: eager-conflict
+class Trainer:
+    def __init__(self, loss):
+        self.opt = tf.compat.v1.train.AdamOptimizer()
+        self.grads = self.opt.compute_gradients(loss)  # expect: eager-conflict
+        self.ok = self.opt.compute_gradients(lambda: loss)
+Trainer(tf.constant(1.0))
+""",
+    "collections_are_empty_when_eager": """
+import tensorflow as tf
+updates = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)  # expect: silent-change
+weights = tf.compat.v1.trainable_variables()  # expect: silent-change
+with tf.Graph().as_default():
+    inside = tf.compat.v1.trainable_variables()
+""",
+    "collections_after_disable": """
+import tensorflow as tf
+tf.compat.v1.disable_eager_execution()
+updates = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
+""",
+    "v2_shapes_and_resource_variables": """
+import tensorflow as tf
+tf.compat.v1.disable_eager_execution()
+x = tf.compat.v1.placeholder(tf.float32, [None, 3])
+n = x.get_shape()[1].value  # expect: changed-api
+m = x.shape[-1].value  # expect: changed-api
+d = x.shape.dims[1].value
+k = x.get_shape().as_list()[1]
+w = tf.compat.v1.get_variable("w", [3])
+r = tf.compat.v1.get_default_graph().get_tensor_by_name("w/read:0")  # expect: changed-api
+o = tf.compat.v1.get_default_graph().get_operation_by_name(w.op.name + "/read")  # expect: changed-api
+fine = tf.compat.v1.get_default_graph().get_tensor_by_name("w:0")
+""",
+    "v2_behavior_off": """
+import tensorflow as tf
+tf.compat.v1.disable_v2_behavior()
+x = tf.compat.v1.placeholder(tf.float32, [None, 3])
+n = x.get_shape()[1].value
+r = tf.compat.v1.get_default_graph().get_tensor_by_name("w/read:0")
+""",
     "called_outside_graph": """
 import tensorflow as tf
 def inputs():

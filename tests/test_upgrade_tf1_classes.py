@@ -23,6 +23,7 @@ import pytest
 from upgrade_support import FIXTURES, run_script
 
 from tfparity.benchmarks import upgrade, upgrade_tables
+from tfparity.compat.api_table_symbols import V1_METRICS
 
 # name -> (fixture, which of the audit's fixes to apply: none, only the eager switch, all)
 RUNS = {
@@ -36,6 +37,8 @@ RUNS = {
     "capture_fixed": ("tf1_eager_capture.py", "all"),
     "app_run_converted": ("tf1_app_run.py", "none"),
     "app_run_fixed": ("tf1_app_run.py", "all"),
+    "class_model_converted": ("tf1_class_model.py", "none"),
+    "class_model_fixed": ("tf1_class_model.py", "all"),
 }
 
 
@@ -212,6 +215,22 @@ def test_a_main_started_by_tf_app_run_is_called_and_fails_as_predicted_until_the
     assert_runs(runs["app_run_fixed"], "app run: 3.0")
 
 
+def test_a_graph_built_in_a_class_init_is_called_and_fails_as_predicted_until_the_fixes(runs):
+    """Regressor(2) runs __init__, and tf.app.run() runs main(): neither is "nothing calls it". The fixes
+    (the eager switch, `.value` dropped) make it run; compute_gradients on `self.opt` is graph-only too."""
+    run = runs["class_model_converted"]
+    first = assert_fails_as_predicted(run)
+    assert first.kind == "eager-conflict" and first.line == min(call_lines(run.text, "tf.compat.v1.placeholder"))
+    assert not [f for f in run.findings if f.kind == "graph-only"], run.findings
+    kinds = {f.symbol: f.kind for f in run.findings if f.kind != "compat-v1"}
+    assert kinds["Optimizer.compute_gradients(loss)"] == "eager-conflict"
+    assert kinds["self.x.get_shape()[1].value"] == "changed-api"
+    assert kinds["tf.compat.v1.get_collection"] == "silent-change"
+    fixed = runs["class_model_fixed"]
+    assert "inputs = self.x.get_shape()[1]\n" in fixed.text
+    assert_runs(fixed, "class model: 2.072")
+
+
 def test_eager_tensor_captured_by_graph_code(runs):
     """Eager execution turned off after a tensor was made: the old audit found nothing (exit 0)."""
     run = runs["capture_converted"]
@@ -224,6 +243,16 @@ def test_eager_tensor_captured_by_graph_code(runs):
 
 # --- every message the new rules print is what TensorFlow raises ---------------------------------
 
+# Metrics whose third argument is required (thresholds, k, num_classes): the eager check comes after it.
+METRIC_ARG3 = (
+    "mean_iou",
+    "recall_at_k",
+    "precision_at_thresholds",
+    "recall_at_thresholds",
+    "sensitivity_at_specificity",
+    "specificity_at_sensitivity",
+)
+NEW_LOOP_CLASSES = ("Supervisor", "MonitoredSession", "SingularMonitoredSession")
 # table key -> statements that reach it with eager execution on (the last one turns it off)
 PROBES = {
     **{
@@ -249,6 +278,11 @@ PROBES = {
             "FixedLengthRecordReader": "4",
         }.items()
     },
+    **{
+        f"tf.compat.v1.metrics.{name}": f"tf.compat.v1.metrics.{name}(None, None{', 2' if name in METRIC_ARG3 else ''})"
+        for name in V1_METRICS
+    },
+    **{f"tf.compat.v1.train.{name}": f"tf.compat.v1.train.{name}()" for name in NEW_LOOP_CLASSES},
     "tf.compat.v1.device(function)": "with tf.compat.v1.device(lambda op: '/cpu:0'): pass",
     "DEVICE_RAISES": "with tf.device(lambda op: '/cpu:0'): pass",
     "SESSION_RUN_RAISES": "tf.compat.v1.Session().run(tf.constant(1.0))",
@@ -275,7 +309,11 @@ def expected_messages() -> dict[str, str]:
     new_graph_only = {
         k: v[0]
         for k, v in tables.GRAPH_ONLY.items()
-        if tables.QUEUES_EAGER in v[0] or tables.READERS_EAGER in v[0] or k.endswith("(function)")
+        if tables.QUEUES_EAGER in v[0]
+        or tables.READERS_EAGER in v[0]
+        or k.endswith("(function)")
+        or k.startswith("tf.compat.v1.metrics.")
+        or k.removeprefix("tf.compat.v1.train.") in NEW_LOOP_CLASSES
     }
     return {
         **new_graph_only,
@@ -302,4 +340,6 @@ def test_messages_are_what_tensorflow_raises():
         actual = got[key] or "(nothing raised)"
         if key == "CAPTURE_RAISES":  # TensorFlow puts the op input's name after the type
             actual = actual.replace(actual.split(": ")[1] + ": ", "", 1)
+        if message == upgrade_tables.SUMMARY_MERGE_RAISES:  # its advice, tf.contrib.summary, is gone in TF2
+            actual = actual.removesuffix(". Use tf.contrib.summary instead.")
         assert actual.rstrip(".") == message.rstrip("."), key
