@@ -113,7 +113,9 @@ def eager_findings(tree: ast.Module, collected: UseCollector, fix_edit: Edit, re
     built = graph_built_functions(collected.calls)
     findings = []
     for use in (u for u in collected.uses if u.canonical in GRAPH_ONLY or u.canonical in EAGER_SILENT):
-        if use.in_graph or use.function in built or "graph" in use.keywords:  # Session(graph=g) runs g
+        if use.in_graph or use.function in built:
+            continue
+        if use.canonical in SESSIONS and "graph" in use.keywords:  # Session(graph=g) runs g; Supervisor(graph=g) raises
             continue
         if use.function is None and any(o.function is None and o.line < use.line for o in off):
             continue

@@ -77,6 +77,9 @@ tf.compat.v1.app.run()
 import tensorflow as tf
 acc, update = tf.compat.v1.metrics.accuracy(tf.constant([1]), tf.constant([1]))  # expect: eager-conflict
 sv = tf.compat.v1.train.Supervisor(logdir="/tmp/logs")  # expect: eager-conflict
+g = tf.Graph()
+sv = tf.compat.v1.train.Supervisor(graph=g, logdir="/tmp/logs")  # expect: eager-conflict
+sess = tf.compat.v1.Session(graph=g)
 sess = tf.compat.v1.train.SingularMonitoredSession()  # expect: eager-conflict
 class Trainer:
     def __init__(self, loss):
