@@ -9,7 +9,8 @@ code with `ast` and checks each of those against the installed TensorFlow:
 - `changed-api`: a TF1 call that TF2's API of the same name rejects: TF1 summary ops
   (`tf.summary.scalar` is TF2's summary API: TensorBoard's, no longer TF1's graph op),
   `tf.device(<a device function>)`, and what TF2 behaviours break with eager execution off
-  too (`upgrade_v2_behavior`); `silent-change`: one it runs differently, with no error;
+  too (`upgrade_v2_behavior`); `silent-change`: one it runs differently, with no error
+  (`upgrade_silent`); Keras 3 meeting TF1 code (`upgrade_keras3`);
 - `removed-import`: an import of a TensorFlow module that no longer exists;
 - `missing-symbol`: a `tf.` attribute chain that does not resolve, or raises on access;
 - `compat-v1`: every remaining `tf.compat.v1` use: migration debt, with the TF2 replacement.
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 
 from tfparity.benchmarks.upgrade_eager import capture_findings, eager_findings, eager_fix_edit, graph_regions
 from tfparity.benchmarks.upgrade_fixes import rename_span
+from tfparity.benchmarks.upgrade_keras3 import keras3_findings
 from tfparity.benchmarks.upgrade_names import (
     Binding,
     Use,
@@ -38,6 +40,7 @@ from tfparity.benchmarks.upgrade_names import (
     tensorboard_installed,
     tf_version,
 )
+from tfparity.benchmarks.upgrade_silent import silent_findings
 from tfparity.benchmarks.upgrade_tables import (
     API_DOCS,
     DEBT_FIXES,
@@ -67,7 +70,7 @@ def audit(converted: str) -> list[Finding]:
     tree = ast.parse(converted)
     imports = collect_imports(tree)
     collected = collect_uses(tree, imports.bindings)
-    fix_edit = eager_fix_edit(imports)
+    fix_edit = eager_fix_edit(imports, converted.splitlines())
     regions = graph_regions(tree, collected)
     findings = [
         *imports.findings,
@@ -77,6 +80,8 @@ def audit(converted: str) -> list[Finding]:
         *summary_findings(tree, collected.uses),
         *device_findings(collected),
         *v2_behavior_findings(tree, collected),
+        *silent_findings(tree, collected),
+        *keras3_findings(tree, collected, regions),
         *debt_findings(collected.uses),
     ]
     order = list(KINDS)

@@ -18,6 +18,7 @@ or inside another graph-built function.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,23 +42,26 @@ SESSIONS = ("tf.compat.v1.Session", "tf.compat.v1.InteractiveSession")
 EVERYTHING_AFTER = 10**9  # the end line of "the rest of the file"
 
 
-def eager_fix_edit(imports: Imports) -> Edit:
-    """Insert `disable_eager_execution()` after the module-level TensorFlow import (or the last import)."""
+def eager_fix_edit(imports: Imports, lines: list[str]) -> Edit:
+    """Insert `disable_eager_execution()` after the module-level TensorFlow import; without one, after the
+    first TensorFlow import in a block (`try:`, a function), indented as it is; else after the last import."""
     alias = next((n for n, b in imports.bindings.items() if b.canonical == "tf"), None)
     v1_alias = next((n for n, b in imports.bindings.items() if b.canonical == "tf.compat.v1"), None)
-    anchor = imports.last_tf_import or imports.last_import
+    anchor = imports.last_tf_import or imports.nested_tf_import or imports.last_import
     line = anchor.end_lineno + 1 if anchor is not None else 1
+    # The indentation of the anchor's line (not its column: `import numpy as np; import tensorflow as tf`)
+    indent = "" if anchor is None else re.match(r"[ \t]*", lines[anchor.lineno - 1]).group()
     if alias:
         text = f"{alias}.compat.v1.disable_eager_execution()"
     elif v1_alias:
         text = f"{v1_alias}.disable_eager_execution()"
     else:
         text = "import tensorflow as tf\ntf.compat.v1.disable_eager_execution()"
-    return Edit(line, line - 1, text)
+    return Edit(line, line - 1, "\n".join(indent + part for part in text.split("\n")))
 
 
 def eager_fix_text(fix_edit: Edit) -> str:
-    return f"`{fix_edit.text.splitlines()[-1]}` after line {fix_edit.start - 1}"
+    return f"`{fix_edit.text.splitlines()[-1].strip()}` after line {fix_edit.start - 1}"
 
 
 def graph_built_functions(calls: dict[str, list[CallSite]]) -> set[str]:

@@ -13,6 +13,7 @@ import functools
 import importlib
 import importlib.util
 import os
+import re
 import types
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,8 @@ class Imports:
     findings: list[Finding] = field(default_factory=list)
     last_tf_import: ast.stmt | None = None  # the module-level import the eager fix goes after
     last_import: ast.stmt | None = None
+    # Without one: the first TensorFlow import in a block (`try:`, a function), where the fix goes instead
+    nested_tf_import: ast.stmt | None = None
 
 
 def collect_imports(tree: ast.Module) -> Imports:
@@ -75,12 +78,20 @@ def collect_imports(tree: ast.Module) -> Imports:
                     Binding(canonical_of(f"{node.module}.{alias.name}"), node.module, alias.name),
                     f"{node.module}.{alias.name}",
                 )
+
+    def binds_tf(node: ast.Import | ast.ImportFrom) -> bool:
+        bound = [a.asname or a.name.split(".")[0] for a in node.names]
+        return any(found.bindings.get(name, Binding("", "")).canonical in ("tf", "tf.compat.v1") for name in bound)
+
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             found.last_import = node
-            bound = [a.asname or a.name.split(".")[0] for a in node.names]
-            if any(found.bindings.get(name, Binding("", "")).canonical in ("tf", "tf.compat.v1") for name in bound):
+            if binds_tf(node):
                 found.last_tf_import = node
+    nested = [
+        n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and n not in tree.body and binds_tf(n)
+    ]
+    found.nested_tf_import = min(nested, key=lambda n: n.lineno, default=None)
     return found
 
 
@@ -168,6 +179,8 @@ class CallSite:
     line: int = 0
 
 
+# Names that hold a graph where nothing in the file binds them (function parameters): `g`, `graph`, `train_graph`.
+GRAPH_LIKE_NAME = re.compile(r"g\d*|\w*graph\w*", re.IGNORECASE)
 # Optimizer methods that take the loss: a tensor there is graph-only (eager execution wants a function).
 LOSS_TAKERS = ("minimize", "compute_gradients")
 
@@ -206,9 +219,13 @@ class UseCollector(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_With(self, node: ast.With) -> None:
+        # Items are entered in order: `with g.as_default(), tf.Session() as sess:` makes the session in g.
+        graph = 0
         for item in node.items:
+            self.graph_depth += graph
             self.visit(item)
-        graph = any(self._is_graph_context(item.context_expr) for item in node.items)
+            self.graph_depth -= graph
+            graph = graph or self._is_graph_context(item.context_expr)
         self.graph_depth += graph
         for stmt in node.body:
             self.visit(stmt)
@@ -221,8 +238,8 @@ class UseCollector(ast.NodeVisitor):
         target = expr.func.value
         if isinstance(target, ast.Call):
             return self.canonical(target.func) in GRAPH_SOURCES
-        if isinstance(target, ast.Name):
-            return target.id in self.graph_names
+        if isinstance(target, ast.Name):  # a name bound to a graph here, or a graph passed in (`def build(graph):`)
+            return target.id in self.graph_names or bool(GRAPH_LIKE_NAME.fullmatch(target.id))
         return isinstance(target, ast.Attribute) and target.attr == "graph"
 
     def canonical(self, node: ast.expr) -> str | None:

@@ -215,7 +215,8 @@ def converter_sections(conversion: Conversion, out: Renderer) -> list[str]:
                     f"Detected {plural(issues, 'issue')} that {agree(issues, 'requires', 'require')} attention",
                     *conversion.issues,
                     "Its log:" if conversion.log else "Its log is empty.",
-                    *(f"  {line.strip()}" for line in conversion.log),
+                    # tf_upgrade_v2 logs some notes once per pass over the file: each is shown once
+                    *dict.fromkeys(f"  {line.strip()}" for line in conversion.log),
                 ]
             )
         ),

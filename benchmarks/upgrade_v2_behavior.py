@@ -7,7 +7,9 @@ relied on either fails at its line, eager execution on or off:
 - `x.get_shape()[i].value`, `x.shape[i].value`: TF1's Dimension objects are ints (or None) now,
   so `.value` raises AttributeError; `x.shape[i]` is already the value (the fix drops `.value`);
 - `graph.get_tensor_by_name("w/read:0")`: a resource variable has no `w/read` op (its read is
-  `w/Read/ReadVariableOp`), so the lookup raises KeyError; fetch the variable itself.
+  `w/Read/ReadVariableOp`), so the lookup raises KeyError; fetch the variable itself;
+- `tf.compat.v1.assign(v, value, validate_shape=False)`: a resource variable keeps its shape, so
+  assigning another one raises ValueError (shape mismatch).
 
 `tf.compat.v1.disable_v2_behavior()` turns both back off (and the narrower switches one each),
 so a file that calls one gets no finding from the rules it covers.
@@ -42,6 +44,7 @@ def v2_behavior_findings(tree: ast.Module, collected: UseCollector) -> list[Find
         findings += dimension_value_findings(tree)
     if not switched_off & set(RESOURCE_OFF):
         findings += read_op_findings(tree)
+        findings += reshaping_assign_findings(collected)
     return findings
 
 
@@ -115,4 +118,31 @@ def read_op_findings(tree: ast.Module) -> list[Finding]:
                 ),
             )
         )
+    return findings
+
+
+RESHAPE_RAISES = "ValueError: Cannot assign value to variable: Shape mismatch (when the value's shape differs)"
+
+
+def reshaping_assign_findings(collected: UseCollector) -> list[Finding]:
+    """`assign(v, value, validate_shape=False)`: TF1's way to change a variable's shape."""
+    findings = []
+    for use in collected.uses:
+        if use.canonical != "tf.compat.v1.assign" or use.call is None:
+            continue
+        flag = next((k.value for k in use.call.keywords if k.arg == "validate_shape"), None)
+        if isinstance(flag, ast.Constant) and flag.value is False:
+            findings.append(
+                Finding(
+                    line=use.line,
+                    kind="changed-api",
+                    symbol=f"{use.written}(..., validate_shape=False)",
+                    cause=READ_CAUSE.replace("no `<name>/read` op", "their shape is fixed when they are made"),
+                    problem=RESHAPE_RAISES,
+                    fix=(
+                        "make the variable with tf.compat.v1.Variable(..., use_resource=False), or call "
+                        "tf.compat.v1.disable_resource_variables() at the top"
+                    ),
+                )
+            )
     return findings

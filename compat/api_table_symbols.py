@@ -240,6 +240,17 @@ SYMBOL_ROWS: tuple[ApiMapping, ...] = (
         fix="model.trainable_variables (a tf.Module's or keras.Model's), or the variables you made",
         eager_silent=COLLECTIONS_EAGER,
     ),
+    symbol_row(
+        "train step",
+        "tf.keras.backend.set_session",
+        "tf.keras.backend.get_session",
+        V1 + "keras.backend.set_session",
+        V1 + "keras.backend.get_session",
+        gone=(
+            "Keras 3 has no session: drop set_session and run the graph in your own tf.compat.v1.Session; "
+            "or keep Keras 2: pip install tf_keras and set TF_USE_LEGACY_KERAS=1 before importing TensorFlow"
+        ),
+    ),
     symbol_row("train step", V1 + "reset_default_graph", fix="tf.keras.backend.clear_session(), or nothing"),
     # --- loop ---------------------------------------------------------------------------------
     symbol_row(

@@ -120,6 +120,51 @@ x = tf.compat.v1.placeholder(tf.float32, [None, 3])
 n = x.get_shape()[1].value
 r = tf.compat.v1.get_default_graph().get_tensor_by_name("w/read:0")
 """,
+    "tf2_names_that_return_something_else": """
+import tensorflow as tf
+tf.compat.v1.set_random_seed(1)
+i = tf.while_loop(lambda i: i < 10, lambda i: i + 1, [tf.constant(0)])  # expect: silent-change
+(j,) = tf.while_loop(lambda i: i < 10, lambda i: i + 1, [tf.constant(0)])
+k, m = tf.while_loop(lambda a, b: a < 10, lambda a, b: (a + 1, b), [tf.constant(0), tf.constant(1)])
+c = tf.cond(tf.constant(True), lambda: [tf.constant(1.0)], lambda: [tf.constant(2.0)])  # expect: silent-change
+d = tf.cond(tf.constant(True), lambda: tf.constant(1.0), lambda: tf.constant(2.0))
+v = tf.Variable(0, collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])  # expect: silent-change
+init = tf.compat.v1.keras.initializers.VarianceScaling(scale=1.0, mode="fan_avg")  # expect: silent-change
+""",
+    "keras_initializers_without_a_seed": """
+import tensorflow as tf
+init = tf.compat.v1.keras.initializers.VarianceScaling(scale=1.0, mode="fan_avg")
+""",
+    "imports_in_blocks_and_one_graph_with": """
+try:
+    import tensorflow as tf
+except ImportError:
+    tf = None
+def build(graph):
+    with graph.as_default():
+        return tf.compat.v1.placeholder(tf.float32)
+with tf.Graph().as_default() as g, tf.compat.v1.Session() as sess:
+    sess.run(tf.constant(1))
+""",
+    "keras3_meets_tf1": """
+import numpy as np
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+model.compile(optimizer=tf.compat.v1.train.AdamOptimizer(0.01), loss="mse")  # expect: changed-api
+opt = tf.compat.v1.train.GradientDescentOptimizer(0.1)
+model.compile(opt, loss="mse")  # expect: changed-api
+model.compile(optimizer=tf.keras.optimizers.Adam(0.01), loss="mse")
+model.fit(np.ones((4, 1)), np.ones((4, 1)))
+tf.compat.v1.disable_eager_execution()
+model.fit(np.ones((4, 1)), np.ones((4, 1)))  # expect: changed-api
+""",
+    "reshaping_assign": """
+import tensorflow as tf
+tf.compat.v1.disable_eager_execution()
+v = tf.compat.v1.Variable(tf.zeros([2]), validate_shape=False)
+grow = tf.compat.v1.assign(v, tf.zeros([5]), validate_shape=False)  # expect: changed-api
+same = tf.compat.v1.assign(v, tf.zeros([2]))
+""",
     "called_outside_graph": """
 import tensorflow as tf
 def inputs():
@@ -262,3 +307,34 @@ def test_audit_tables_name_symbols_the_installed_tensorflow_has():
                 is None
             ), name
     assert tf.executing_eagerly()  # the audit resolved names without touching eager execution
+
+
+def test_the_fixes_keep_the_tf1_meaning_of_while_loop_variable_and_initializers():
+    code = SNIPPETS["tf2_names_that_return_something_else"]
+    fixed = upgrade.apply_fixes(code, upgrade.audit(code))
+    assert "i = tf.compat.v1.while_loop(" in fixed and "(j,) = tf.while_loop(" in fixed
+    assert "v = tf.compat.v1.Variable(0, collections=" in fixed
+    assert "init = tf.compat.v1.variance_scaling_initializer(scale=1.0" in fixed
+    assert not [f for f in upgrade.audit(fixed) if f.kind == "silent-change" and "cond" not in f.symbol]
+
+
+@pytest.mark.parametrize(
+    "imports",
+    [
+        "try:\n    import tensorflow as tf\nexcept ImportError:\n    tf = None\n",
+        "import numpy as np; import tensorflow as tf\n",
+        "def main():\n    import tensorflow as tf\n",
+    ],
+    ids=["in_try", "after_a_semicolon", "in_a_function"],
+)
+def test_the_eager_switch_goes_where_tf_is_bound_indented_as_its_import(imports):
+    body = "    " if imports.startswith("def") else ""
+    code = f"{imports}{body}x = tf.compat.v1.placeholder(tf.float32)\n" + ("main()\n" if body else "")
+    fixed = upgrade.apply_fixes(code, upgrade.audit(code))
+    lines = fixed.splitlines()
+    switch = next(i for i, line in enumerate(lines) if "disable_eager_execution()" in line)
+    assert "import tensorflow as tf" in lines[switch - 1]
+    indent = lines[switch - 1][: len(lines[switch - 1]) - len(lines[switch - 1].lstrip())]
+    assert lines[switch] == f"{indent}tf.compat.v1.disable_eager_execution()"
+    compile(fixed, "fixed.py", "exec")
+    assert not [f for f in upgrade.audit(fixed) if f.fatal]
