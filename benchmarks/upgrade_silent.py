@@ -5,6 +5,9 @@ tf_upgrade_v2 leaves these names as they are, and nothing raises; the numbers ch
 - `tf.while_loop(cond, body, [x])`: TF1 unpacked a one-variable loop's result, TF2 returns the
   list (`result * 2` then repeats a Python list); `tf.compat.v1.while_loop` still unpacks;
 - `tf.cond(pred, lambda: [a], lambda: [b])`: TF2 keeps the one-element list as well;
+- `tf.image.resize`, what tf_upgrade_v2 makes of `tf.image.resize_images` and `resize_bilinear`:
+  TF2's samples at half-pixel centres, TF1's did not (a 4x4 `arange` resized to 2x2 gives
+  [2.5, 4.5, 10.5, 12.5], TF1 [0, 2, 8, 10]); `tf.compat.v1.image.resize` is TF1's;
 - `tf.Variable(..., collections=[...])`: TF2's `tf.Variable` ignores `collections`, so a local
   variable becomes a global one (saved, initialised with the rest); `tf.compat.v1.Variable` honours it;
 - `tf.compat.v1.keras.initializers.*` (what tf_upgrade_v2 makes of `tf.contrib.layers.xavier_initializer`)
@@ -27,6 +30,11 @@ WHILE_CAUSE = "TF2's tf.while_loop returns its loop variables as given: a list o
 COND_CAUSE = "TF2's tf.cond keeps a branch's one-element list, where TF1's unpacked it"
 COLLECTIONS_CAUSE = "TF2's tf.Variable ignores `collections`: the variable lands in the global collection"
 SEED_CAUSE = "Keras 3 initializers ignore tf.compat.v1.set_random_seed: each run draws other initial weights"
+RESIZE_CAUSE = (
+    "TF2's tf.image.resize samples at half-pixel centres, TF1's resize_images / resize_bilinear / "
+    "resize_nearest_neighbor (which tf_upgrade_v2 renames to it) at the corners: other pixel values"
+)
+TF2_ONLY_RESIZE_KEYWORDS = {"antialias"}  # TF2 code already: tf.compat.v1.image.resize does not take them
 SEEDS = ("tf.compat.v1.set_random_seed", "tf.random.set_seed")
 KERAS_INITIALIZERS = "tf.compat.v1.keras.initializers."
 # Keras initializer class -> the TF1 initializer that takes the same arguments and reads the graph seed.
@@ -63,6 +71,8 @@ def silent_findings(tree: ast.Module, collected: UseCollector) -> list[Finding]:
             )
         elif use.canonical == "tf.Variable" and "collections" in use.keywords:
             findings.append(renamed(use, "Variable", COLLECTIONS_CAUSE, "a variable in the collections given"))
+        elif use.canonical == "tf.image.resize" and not set(use.keywords) & TF2_ONLY_RESIZE_KEYWORDS:
+            findings.append(renamed(use, "image.resize", RESIZE_CAUSE, "pixel values"))
         elif seeded and use.canonical.startswith(KERAS_INITIALIZERS):
             findings.append(seed_finding(use))
     return findings

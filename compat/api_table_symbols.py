@@ -130,6 +130,16 @@ SYMBOL_ROWS: tuple[ApiMapping, ...] = (
     symbol_row("model", V1 + "get_variable", fix="tf.Variable, or a Keras layer's add_weight"),
     symbol_row("model", V1 + "variable_scope", fix="tf.name_scope; Keras layers own their variables"),
     symbol_row("model", V1 + "assign", fix="variable.assign(value)"),
+    symbol_row(
+        "model", V1 + "while_loop", fix="tf.while_loop (a list of one loop variable comes back as a list of one)"
+    ),
+    symbol_row(
+        "data",
+        V1 + "image.resize",
+        V1 + "image.resize_images",
+        fix="tf.image.resize (half-pixel centres: other values than TF1's; align_corners is gone)",
+    ),
+    symbol_row("data", V1 + "string_split", fix="tf.strings.split (a RaggedTensor; .to_sparse() for TF1's)"),
     symbol_row("model", V1 + "keras", fix="tf.keras (Keras 3): the same name without compat.v1"),
     symbol_row(
         "model",

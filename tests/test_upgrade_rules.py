@@ -130,6 +130,8 @@ c = tf.cond(tf.constant(True), lambda: [tf.constant(1.0)], lambda: [tf.constant(
 d = tf.cond(tf.constant(True), lambda: tf.constant(1.0), lambda: tf.constant(2.0))
 v = tf.Variable(0, collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])  # expect: silent-change
 init = tf.compat.v1.keras.initializers.VarianceScaling(scale=1.0, mode="fan_avg")  # expect: silent-change
+small = tf.image.resize(tf.zeros([1, 4, 4, 1]), [2, 2])  # expect: silent-change
+smooth = tf.image.resize(tf.zeros([1, 4, 4, 1]), [2, 2], antialias=True)
 """,
     "keras_initializers_without_a_seed": """
 import tensorflow as tf
@@ -315,6 +317,7 @@ def test_the_fixes_keep_the_tf1_meaning_of_while_loop_variable_and_initializers(
     assert "i = tf.compat.v1.while_loop(" in fixed and "(j,) = tf.while_loop(" in fixed
     assert "v = tf.compat.v1.Variable(0, collections=" in fixed
     assert "init = tf.compat.v1.variance_scaling_initializer(scale=1.0" in fixed
+    assert "small = tf.compat.v1.image.resize(" in fixed
     assert not [f for f in upgrade.audit(fixed) if f.kind == "silent-change" and "cond" not in f.symbol]
 
 
