@@ -202,8 +202,8 @@ def session_failure(tree: ast.Module, use: Use, regions: GraphRegions) -> tuple[
     first = first_session_call(tree, use)
     if first is None:
         return use.line, (
-            f"nothing fails where it is made; with eager execution on, its run raises {SESSION_RUN_RAISES} "
-            f"and tensor.eval() raises {EVAL_RAISES}"
+            "nothing fails where it is made; with eager execution on, its run raises "
+            f"{SESSION_RUN_RAISES.rstrip('.')}, and tensor.eval() raises {EVAL_RAISES}"
         )
     if regions.kind_at(first.lineno) == "off":
         return None
