@@ -190,18 +190,20 @@ def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def write_output(text: str, output: str | None, *, quiet: bool = False, encoding: str = "utf-8") -> None:
+def write_output(
+    text: str, output: str | None, *, quiet: bool = False, encoding: str = "utf-8", newline: str | None = None
+) -> None:
     """Write the report to stdout, or atomically to a file (never half-written) and say so on stderr.
 
-    `encoding`: the file's (a converted script keeps its source's declared encoding); text is written
-    as it is, its line ends untranslated."""
+    `encoding` and `newline` are open()'s: a converted script keeps its source's declared encoding and
+    line ends (newline="")."""
     if not text.endswith("\n"):
         text += "\n"
     if output is None:
         sys.stdout.write(text)
         return
     tmp = f"{output}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding=encoding, newline="") as f:
+    with open(tmp, "w", encoding=encoding, newline=newline) as f:
         f.write(text)
     os.replace(tmp, output)
     if not quiet:

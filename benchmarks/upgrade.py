@@ -151,7 +151,14 @@ def with_fixes(conversion: Conversion, findings: list[Finding]) -> tuple[Convers
         f"{cause.kind}: {cause.cause} (line{'s' if len(cause.lines) > 1 else ''} {', '.join(map(str, cause.lines))})"
         for cause in group_by_cause([f for f in findings if f.edit is not None])
     )
-    return dataclasses.replace(conversion, converted=fixed, applied=applied), audit(fixed)
+    try:
+        remaining = audit(fixed)
+    except SyntaxError as exc:  # a fix that breaks the code is tfparity's bug: say so, write nothing
+        raise UpgradeInputError(
+            f"{conversion.path}: --apply-fixes made code that does not parse (line {exc.lineno}: {exc.msg}), a "
+            "tfparity bug; nothing written: run without --apply-fixes, and report the script"
+        ) from exc
+    return dataclasses.replace(conversion, converted=fixed, applied=applied), remaining
 
 
 def convert(source: str, path: str) -> Conversion:
@@ -264,6 +271,7 @@ def run(args: argparse.Namespace) -> int:
     if args.apply_fixes:
         conversion, findings = with_fixes(conversion, findings)
     if args.output:
-        cli.write_output(conversion.converted, args.output, quiet=args.quiet, encoding=source_encoding(args.file))
+        encoding = source_encoding(args.file)
+        cli.write_output(conversion.converted, args.output, quiet=args.quiet, encoding=encoding, newline="")
     cli.write_output(render(conversion, findings, args.format), args.report, quiet=args.quiet)
     return exit_status(findings)

@@ -22,8 +22,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tfparity.benchmarks.upgrade_fixes import Edit
-from tfparity.benchmarks.upgrade_names import CallSite, Imports, Use, UseCollector
+from tfparity.benchmarks.upgrade_fixes import Edit, Span
+from tfparity.benchmarks.upgrade_names import CallSite, Imports, Use, UseCollector, function_key
 from tfparity.benchmarks.upgrade_tables import (
     CAPTURE_CAUSE,
     CAPTURE_RAISES,
@@ -42,26 +42,38 @@ SESSIONS = ("tf.compat.v1.Session", "tf.compat.v1.InteractiveSession")
 EVERYTHING_AFTER = 10**9  # the end line of "the rest of the file"
 
 
-def eager_fix_edit(imports: Imports, lines: list[str]) -> Edit:
-    """Insert `disable_eager_execution()` after the module-level TensorFlow import; without one, after the
-    first TensorFlow import in a block (`try:`, a function), indented as it is; else after the last import."""
+def eager_fix_edit(imports: Imports, lines: list[str]) -> Edit | Span:
+    """`disable_eager_execution()` after the module-level TensorFlow import; without one, after the
+    first TensorFlow import in a block (`try:`, a function), indented as its line; else after the
+    last import. An import with code before it on its line (`try: import tensorflow as tf`,
+    `import numpy as np; import tensorflow as tf`) gets the switch on that line, after a `;`."""
     alias = next((n for n, b in imports.bindings.items() if b.canonical == "tf"), None)
     v1_alias = next((n for n, b in imports.bindings.items() if b.canonical == "tf.compat.v1"), None)
     anchor = imports.last_tf_import or imports.nested_tf_import or imports.last_import
-    line = anchor.end_lineno + 1 if anchor is not None else 1
-    # The indentation of the anchor's line (not its column: `import numpy as np; import tensorflow as tf`)
-    indent = "" if anchor is None else re.match(r"[ \t]*", lines[anchor.lineno - 1]).group()
     if alias:
         text = f"{alias}.compat.v1.disable_eager_execution()"
     elif v1_alias:
         text = f"{v1_alias}.disable_eager_execution()"
     else:
         text = "import tensorflow as tf\ntf.compat.v1.disable_eager_execution()"
+    if anchor is None:
+        return Edit(1, 0, text)
+    first_line = lines[anchor.lineno - 1].encode("utf-8")
+    if first_line[: anchor.col_offset].strip() and anchor.end_col_offset is not None:
+        return Span(anchor.end_lineno, anchor.end_col_offset, anchor.end_col_offset, "; " + text.replace("\n", "; "))
+    indent = re.match(r"[ \t]*", lines[anchor.lineno - 1]).group()
+    line = anchor.end_lineno + 1
     return Edit(line, line - 1, "\n".join(indent + part for part in text.split("\n")))
 
 
-def eager_fix_text(fix_edit: Edit) -> str:
-    return f"`{fix_edit.text.splitlines()[-1].strip()}` after line {fix_edit.start - 1}"
+def switch_line(fix_edit: Edit | Span) -> int:
+    """The line from which the eager switch is in force."""
+    return fix_edit.start if isinstance(fix_edit, Edit) else fix_edit.line + 1
+
+
+def eager_fix_text(fix_edit: Edit | Span) -> str:
+    switch = fix_edit.text.removeprefix("; ").split("; ")[-1] if isinstance(fix_edit, Span) else fix_edit.text
+    return f"`{switch.splitlines()[-1].strip()}` after line {switch_line(fix_edit) - 1}"
 
 
 def graph_built_functions(calls: dict[str, list[CallSite]]) -> set[str]:
@@ -98,13 +110,14 @@ def graph_regions(tree: ast.Module, collected: UseCollector) -> GraphRegions:
     built = graph_built_functions(collected.calls)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            own_off = [u.line for u in off if u.function == node.name and node.lineno <= u.line <= node.end_lineno]
+            key = function_key(node, collected.class_of.get(id(node)))
+            own_off = [u.line for u in off if u.function == key and node.lineno <= u.line <= node.end_lineno]
             if own_off:
                 ranges.append((min(own_off) + 1, node.end_lineno, "off"))
-            sites = collected.calls.get(node.name, [])
+            sites = collected.calls.get(key, [])
             if module_off is not None and sites and all(s.function is not None or s.line > module_off for s in sites):
                 ranges.append((node.lineno, node.end_lineno, "off"))
-            elif node.name in built:
+            elif key in built:
                 ranges.append((node.lineno, node.end_lineno, "graph"))
         elif isinstance(node, ast.With) and any(collected._is_graph_context(i.context_expr) for i in node.items):
             ranges.append((node.body[0].lineno, node.end_lineno, "graph"))
@@ -189,7 +202,8 @@ def eager_cause(use: Use, off: list[Use]) -> str:
     first = min(later, key=lambda o: o.line)
     where = f"inside {first.function}()" if first.function else "below it"
     return (
-        f"eager execution is on at module level: it is turned off only at line {first.line}, {where}, which runs later"
+        f"eager execution is on at module level: it is turned off only at line {first.line}, {where}, "
+        "which has not run at this line"
     )
 
 
@@ -275,7 +289,7 @@ def capture_findings(tree: ast.Module, collected: UseCollector, regions: GraphRe
             first_use[name] = name_node
     findings = []
     for name, node in first_use.items():
-        by_switch = regions.kind_at(node.lineno) == "off" and fix_edit.start <= made[name]
+        by_switch = regions.kind_at(node.lineno) == "off" and switch_line(fix_edit) <= made[name]
         fix = (
             f"turn eager execution off before line {made[name]}: {eager_fix_text(fix_edit)}"
             if by_switch

@@ -75,6 +75,8 @@ def apply_fixes(code: str, findings: list[Finding]) -> str:
     edits = {f.edit for f in findings if f.edit is not None}
     lines = code.splitlines(keepends=True)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"  # a Windows file keeps its line ends
+    if lines and not lines[-1].endswith(("\n", "\r")):  # a line inserted after the last one starts a line of its own
+        lines[-1] += newline
     for span in sorted((e for e in edits if isinstance(e, Span)), key=lambda s: (s.line, s.col), reverse=True):
         raw = lines[span.line - 1].encode("utf-8")
         lines[span.line - 1] = (raw[: span.col] + span.text.encode("utf-8") + raw[span.end_col :]).decode("utf-8")

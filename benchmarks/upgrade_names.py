@@ -180,7 +180,7 @@ class CallSite:
 
 
 # Names that hold a graph where nothing in the file binds them (function parameters): `g`, `graph`, `train_graph`.
-GRAPH_LIKE_NAME = re.compile(r"g\d*|\w*graph\w*", re.IGNORECASE)
+GRAPH_LIKE_NAME = re.compile(r"g\d*|(\w*_)?graph", re.IGNORECASE)
 # Optimizer methods that take the loss: a tensor there is graph-only (eager execution wants a function).
 LOSS_TAKERS = ("minimize", "compute_gradients")
 
@@ -199,6 +199,8 @@ class UseCollector(ast.NodeVisitor):
         self.bindings, self.graph_names, self.optimizer_names = bindings, graph_names, optimizer_names
         self.device_functions = device_functions  # names bound to TF1 device functions (defs, replica_device_setter)
         self.classes = classes  # the classes this file defines
+        self.class_of: dict[int, str] = {}  # id() of a method's FunctionDef -> its class
+        self.assigned: set[str] = set()  # names the file binds by assignment or `with ... as`
         self.functions: list[str] = []
         self.graph_depth = 0
         self.uses: list[Use] = []
@@ -211,7 +213,7 @@ class UseCollector(ast.NodeVisitor):
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         for decorator in node.decorator_list:
             self.visit(decorator)
-        self.functions.append(node.name)
+        self.functions.append(function_key(node, self.class_of.get(id(node))))
         for stmt in node.body:
             self.visit(stmt)
         self.functions.pop()
@@ -239,8 +241,9 @@ class UseCollector(ast.NodeVisitor):
         if isinstance(target, ast.Call):
             return self.canonical(target.func) in GRAPH_SOURCES
         if isinstance(target, ast.Name):  # a name bound to a graph here, or a graph passed in (`def build(graph):`)
-            return target.id in self.graph_names or bool(GRAPH_LIKE_NAME.fullmatch(target.id))
-        return isinstance(target, ast.Attribute) and target.attr == "graph"
+            passed_in = target.id not in self.assigned and bool(GRAPH_LIKE_NAME.fullmatch(target.id))
+            return target.id in self.graph_names or passed_in
+        return isinstance(target, ast.Attribute) and (target.attr == "graph" or dotted_name(target) in self.graph_names)
 
     def canonical(self, node: ast.expr) -> str | None:
         chain = attribute_chain(node)
@@ -264,7 +267,7 @@ class UseCollector(ast.NodeVisitor):
             if isinstance(argument, ast.Name):
                 self.calls.setdefault(argument.id, []).append(CallSite(function, in_graph, node.lineno))
         # Making an instance of a class of this file calls its __init__; tf.app.run() with no main calls main().
-        implied = "__init__" if callee in self.classes and isinstance(node.func, ast.Name) else None
+        implied = f"{callee}.__init__" if callee in self.classes and isinstance(node.func, ast.Name) else None
         if self.canonical(node.func) in APP_RUNS and not node.args and not node.keywords:
             implied = "main"
         if implied:
@@ -351,6 +354,12 @@ class UseCollector(ast.NodeVisitor):
         return True
 
 
+def function_key(node: ast.FunctionDef | ast.AsyncFunctionDef, class_name: str | None) -> str:
+    """The name calls are recorded under: a method's bare name (`self.build()` calls `build`), but
+    `Model.__init__` for a constructor, which `Model()` calls (every class has its own)."""
+    return f"{class_name}.__init__" if node.name == "__init__" and class_name else node.name
+
+
 def attribute_chain(node: ast.expr) -> list[str] | None:
     """["tf", "compat", "v1", "placeholder"] for `tf.compat.v1.placeholder`; None unless names and attributes only."""
     name = dotted_name(node)
@@ -382,6 +391,14 @@ def collect_uses(tree: ast.Module, bindings: dict[str, Binding]) -> UseCollector
     device_functions = defined | names_assigned(tree, bindings, lambda c: c in DEVICE_SETTERS)
     classes = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
     collector = UseCollector(bindings, graph_names, optimizer_names, device_functions, classes)
+    collector.assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    collector.class_of = {
+        id(f): c.name
+        for c in ast.walk(tree)
+        if isinstance(c, ast.ClassDef)
+        for f in c.body
+        if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
     # Callees first, so that `_record` knows which chains are called and with what.
     collector.calls_by_callee = {id(node.func): node for node in ast.walk(tree) if isinstance(node, ast.Call)}
     collector.visit(tree)

@@ -32,9 +32,20 @@ COLLECTIONS_CAUSE = "TF2's tf.Variable ignores `collections`: the variable lands
 SEED_CAUSE = "Keras 3 initializers ignore tf.compat.v1.set_random_seed: each run draws other initial weights"
 RESIZE_CAUSE = (
     "TF2's tf.image.resize samples at half-pixel centres, TF1's resize_images / resize_bilinear / "
-    "resize_nearest_neighbor (which tf_upgrade_v2 renames to it) at the corners: other pixel values"
+    "resize_nearest_neighbor (which tf_upgrade_v2 renames to it) at each pixel's top-left corner: other values"
 )
-TF2_ONLY_RESIZE_KEYWORDS = {"antialias"}  # TF2 code already: tf.compat.v1.image.resize does not take them
+# TF2 code already: tf.compat.v1.image.resize takes neither these keywords nor these methods
+TF2_ONLY_RESIZE_KEYWORDS = {"antialias"}
+TF2_ONLY_METHODS = (
+    "lanczos3",
+    "lanczos5",
+    "gaussian",
+    "mitchellcubic",
+    "LANCZOS3",
+    "LANCZOS5",
+    "GAUSSIAN",
+    "MITCHELLCUBIC",
+)
 SEEDS = ("tf.compat.v1.set_random_seed", "tf.random.set_seed")
 KERAS_INITIALIZERS = "tf.compat.v1.keras.initializers."
 # Keras initializer class -> the TF1 initializer that takes the same arguments and reads the graph seed.
@@ -50,7 +61,9 @@ V1_INITIALIZER_OF = {
 
 
 def silent_findings(tree: ast.Module, collected: UseCollector) -> list[Finding]:
+    # Results already taken apart (`(x,) = ...`, `...[0]`): TF2 code, which the TF1 spelling would break.
     unpacked = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Assign) and unpacks(n.targets)}
+    unpacked |= {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Subscript)}
     seeded = any(u.canonical in SEEDS and u.is_call for u in collected.uses)
     findings = []
     for use in collected.uses:
@@ -71,11 +84,20 @@ def silent_findings(tree: ast.Module, collected: UseCollector) -> list[Finding]:
             )
         elif use.canonical == "tf.Variable" and "collections" in use.keywords:
             findings.append(renamed(use, "Variable", COLLECTIONS_CAUSE, "a variable in the collections given"))
-        elif use.canonical == "tf.image.resize" and not set(use.keywords) & TF2_ONLY_RESIZE_KEYWORDS:
+        elif use.canonical == "tf.image.resize" and resized_as_tf1_could(use.call):
             findings.append(renamed(use, "image.resize", RESIZE_CAUSE, "pixel values"))
         elif seeded and use.canonical.startswith(KERAS_INITIALIZERS):
             findings.append(seed_finding(use))
     return findings
+
+
+def resized_as_tf1_could(call: ast.Call) -> bool:
+    """A resize TF1's function also takes: no TF2-only keyword or method, at most images, size, method by
+    position (TF2's fourth is preserve_aspect_ratio, TF1's align_corners)."""
+    if set(k.arg for k in call.keywords) & TF2_ONLY_RESIZE_KEYWORDS or len(call.args) > 3:
+        return False
+    method = call.args[2] if len(call.args) > 2 else next((k.value for k in call.keywords if k.arg == "method"), None)
+    return method is None or not ast.unparse(method).strip("'\"").endswith(TF2_ONLY_METHODS)
 
 
 def unpacks(targets: list[ast.expr]) -> bool:

@@ -200,5 +200,6 @@ def test_eager_switched_off_too_late_says_where(capsys):
     )
     [finding] = [f for f in upgrade.audit(code) if f.kind == "eager-conflict"]
     assert finding.cause == (
-        "eager execution is on at module level: it is turned off only at line 4, inside main(), which runs later"
+        "eager execution is on at module level: it is turned off only at line 4, inside main(), "
+        "which has not run at this line"
     )

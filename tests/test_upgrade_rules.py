@@ -325,10 +325,9 @@ def test_the_fixes_keep_the_tf1_meaning_of_while_loop_variable_and_initializers(
     "imports",
     [
         "try:\n    import tensorflow as tf\nexcept ImportError:\n    tf = None\n",
-        "import numpy as np; import tensorflow as tf\n",
         "def main():\n    import tensorflow as tf\n",
     ],
-    ids=["in_try", "after_a_semicolon", "in_a_function"],
+    ids=["in_try", "in_a_function"],
 )
 def test_the_eager_switch_goes_where_tf_is_bound_indented_as_its_import(imports):
     body = "    " if imports.startswith("def") else ""
@@ -341,3 +340,53 @@ def test_the_eager_switch_goes_where_tf_is_bound_indented_as_its_import(imports)
     assert lines[switch] == f"{indent}tf.compat.v1.disable_eager_execution()"
     compile(fixed, "fixed.py", "exec")
     assert not [f for f in upgrade.audit(fixed) if f.fatal]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "try: import tensorflow as tf\nexcept ImportError: tf = None\nx = tf.compat.v1.placeholder(tf.float32)\n",
+        "import numpy as np; import tensorflow as tf  # both\nx = tf.compat.v1.placeholder(tf.float32)\n",
+        "import tensorflow as tf",  # the import alone, no newline at the end
+    ],
+    ids=["one_line_try", "semicolon_and_comment", "no_final_newline"],
+)
+def test_the_eager_switch_keeps_the_code_valid_python(code):
+    if "placeholder" not in code:
+        code += "\nx = tf.compat.v1.placeholder(tf.float32)"
+    fixed = upgrade.apply_fixes(code, upgrade.audit(code))
+    compile(fixed, "fixed.py", "exec")
+    assert "disable_eager_execution()" in fixed and not [f for f in upgrade.audit(fixed) if f.fatal], fixed
+
+
+def test_each_class_has_its_own_constructor():
+    """Config() at module level does not make GraphModel.__init__ run eagerly: it is built in a graph."""
+    code = (
+        "import tensorflow as tf\n"
+        "class GraphModel:\n    def __init__(self):\n        self.x = tf.compat.v1.placeholder(tf.float32)\n"
+        "class Config:\n    def __init__(self):\n        self.lr = 0.1\n"
+        "class Unused:\n    def __init__(self):\n        self.x = tf.compat.v1.placeholder(tf.float32)\n"
+        "cfg = Config()\nwith tf.Graph().as_default():\n    model = GraphModel()\n"
+    )
+    kinds = [(f.line, f.kind) for f in upgrade.audit(code) if f.kind != "compat-v1"]
+    assert kinds == [(10, "graph-only")]
+
+
+def test_only_graphs_count_as_graph_contexts():
+    """A summary writer named like a graph is bound in the file: its as_default() is no graph."""
+    code = (
+        "import tensorflow as tf\nloss = tf.constant(1.0)\n"
+        "graph_writer = tf.summary.create_file_writer('logs')\n"
+        "with graph_writer.as_default():\n    tf.summary.scalar('loss', loss, step=0)\n"
+    )
+    assert not [f for f in upgrade.audit(code) if f.kind.startswith("eager")]
+
+
+def test_tf2_spellings_are_left_alone():
+    code = (
+        "import tensorflow as tf\nimg = tf.zeros([1, 4, 4, 1])\n"
+        "a = tf.image.resize(img, [2, 2], method='lanczos3')\n"
+        "b = tf.image.resize(img, [2, 2], 'bilinear', True)\n"
+        "c = tf.while_loop(lambda i: i < 3, lambda i: i + 1, [tf.constant(0)])[0]\n"
+    )
+    assert not [f for f in upgrade.audit(code) if f.kind == "silent-change"]
