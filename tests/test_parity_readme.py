@@ -59,5 +59,14 @@ def test_readme_example_catches_keras_default_adam_epsilon(example):
     )
     text = str(report)
     stale = "docs/parity.md's abridged report is stale: paste str(report) of this test's check_parity call, abridged"
-    assert doc.splitlines()[0] == text.splitlines()[0], stale
-    assert f"first divergence beyond tolerance: step {first.step}: {first.where}{list(first.index)}" in doc, stale
+    # Its numbers are one machine's: a CPU whose kernels round differently crosses the envelope a step
+    # earlier or later, by another margin. What it says, and where, must hold everywhere.
+    assert numbers_masked(doc.splitlines()[0]) == numbers_masked(text.splitlines()[0]), stale
+    assert re.search(
+        rf"first divergence beyond tolerance: step \d+: {re.escape(f'{first.where}{list(first.index)}')}", doc
+    ), stale
+
+
+def numbers_masked(line: str) -> str:
+    """`line` with its measured numbers (margins, steps) as `#`; names and indices kept."""
+    return re.sub(r"(?<![\[\w])\d+(\.\d+)?(?=x| )|(?<=step )\d+", "#", line)
