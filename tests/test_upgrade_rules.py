@@ -160,6 +160,22 @@ model.fit(np.ones((4, 1)), np.ones((4, 1)))
 tf.compat.v1.disable_eager_execution()
 model.fit(np.ones((4, 1)), np.ones((4, 1)))  # expect: changed-api
 """,
+    "keras3_layers_in_a_session": """
+import tensorflow as tf
+tf.compat.v1.disable_eager_execution()
+x = tf.compat.v1.placeholder(tf.float32, [None, 3])
+dense = tf.keras.layers.Dense(2)
+bn = tf.keras.layers.BatchNormalization()  # expect: silent-change
+y = bn(dense(x), training=True)
+with tf.compat.v1.Session() as sess:
+    w = sess.run(dense.kernel)  # expect: changed-api
+    w, m = sess.run([dense.kernel.value, bn.moving_mean])  # expect: changed-api
+    out = sess.run(y, {x: [[1.0, 2.0, 3.0]]})
+""",
+    "keras3_batch_norm_in_tf2_code": """
+import tensorflow as tf
+bn = tf.keras.layers.BatchNormalization()
+""",
     "reshaping_assign": """
 import tensorflow as tf
 tf.compat.v1.disable_eager_execution()
@@ -390,3 +406,10 @@ def test_tf2_spellings_are_left_alone():
         "c = tf.while_loop(lambda i: i < 3, lambda i: i + 1, [tf.constant(0)])[0]\n"
     )
     assert not [f for f in upgrade.audit(code) if f.kind == "silent-change"]
+
+
+def test_a_keras_3_variable_is_fetched_through_its_value():
+    code = SNIPPETS["keras3_layers_in_a_session"]
+    fixed = upgrade.apply_fixes(code, upgrade.audit(code))
+    assert "w = sess.run(dense.kernel.value)" in fixed and "[dense.kernel.value, bn.moving_mean.value]" in fixed
+    assert not [f for f in upgrade.audit(fixed) if f.fatal]
