@@ -35,7 +35,7 @@ from tfparity.benchmarks import cli
 # The audit's API, re-exported: `benchmarks.upgrade` is the module users and tests import.
 from tfparity.benchmarks.upgrade_audit import audit, exit_status, group_by_cause  # noqa: F401
 from tfparity.benchmarks.upgrade_fixes import TUTORIAL_READER, Edit, Span, apply_fixes  # noqa: F401
-from tfparity.benchmarks.upgrade_names import Binding, keras_version, resolve_chain, tensorboard_installed, tf_version  # noqa: F401
+from tfparity.benchmarks.upgrade_imports import Binding, keras_version, resolve_chain, tensorboard_installed, tf_version  # noqa: F401
 from tfparity.benchmarks.upgrade_render import plural, render, report_dict, wrap  # noqa: F401
 from tfparity.benchmarks.upgrade_tables import (  # noqa: F401
     API_DOCS,

@@ -26,13 +26,9 @@ from dataclasses import dataclass
 
 from tfparity.benchmarks.upgrade_eager import capture_findings, eager_findings, eager_fix_edit, graph_regions
 from tfparity.benchmarks.upgrade_fixes import rename_span
-from tfparity.benchmarks.upgrade_keras3 import keras3_findings
-from tfparity.benchmarks.upgrade_names import (
+from tfparity.benchmarks.upgrade_imports import (
     Binding,
-    Use,
-    UseCollector,
     collect_imports,
-    collect_uses,
     keras_major,
     keras_version,
     legacy_keras,
@@ -40,6 +36,8 @@ from tfparity.benchmarks.upgrade_names import (
     tensorboard_installed,
     tf_version,
 )
+from tfparity.benchmarks.upgrade_keras3 import keras3_findings
+from tfparity.benchmarks.upgrade_names import Use, UseCollector, collect_uses
 from tfparity.benchmarks.upgrade_silent import silent_findings
 from tfparity.benchmarks.upgrade_tables import (
     API_DOCS,

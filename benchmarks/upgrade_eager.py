@@ -23,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tfparity.benchmarks.upgrade_fixes import Edit, Span
-from tfparity.benchmarks.upgrade_names import CallSite, Imports, Use, UseCollector, function_key
+from tfparity.benchmarks.upgrade_imports import Imports
+from tfparity.benchmarks.upgrade_names import CallSite, Use, UseCollector, function_key
 from tfparity.benchmarks.upgrade_tables import (
     CAPTURE_CAUSE,
     CAPTURE_RAISES,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tabulate import tabulate
 
 from tfparity.benchmarks.upgrade_audit import Cause, exit_status, group_by_cause
-from tfparity.benchmarks.upgrade_names import keras_version, tf_version
+from tfparity.benchmarks.upgrade_imports import keras_version, tf_version
 from tfparity.benchmarks.upgrade_tables import EXIT_BAD_INPUT, Finding
 
 if TYPE_CHECKING:
