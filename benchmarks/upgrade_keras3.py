@@ -27,6 +27,9 @@ EAGER_OFF_RAISES = (
 )
 KERAS_PREFIXES = ("tf.keras.", "tf.compat.v1.keras.")
 RUNS = ("fit", "evaluate", "predict")
+# What tf_upgrade_v2 writes for tf.contrib.layers.l2_regularizer(scale=s): l2(l=0.5 * s); Keras 3 calls it l2=.
+REGULARIZERS = {"tf.keras.regularizers.l2": "l2", "tf.keras.regularizers.l1": "l1"}
+REGULARIZER_CAUSE = "Keras 3's l1 / l2 regularizers take l1= / l2=, not Keras 2's l= (what tf_upgrade_v2 writes)"
 LAYER_VARIABLES = ("kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance", "embeddings")
 FETCH_RAISES = 'TypeError: Argument `fetch` = <Variable path=...> has invalid type "Variable"'
 FETCH_CAUSE = "a Keras 3 layer's variable is a Keras Variable, which Session.run cannot fetch"
@@ -52,7 +55,9 @@ def keras3_findings(tree: ast.Module, collected: UseCollector, regions: GraphReg
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
-        if node.func.attr == "run" and node.args:
+        if collected.canonical(node.func) in REGULARIZERS:
+            findings += regularizer_findings(node)
+        elif node.func.attr == "run" and node.args:
             findings += [fetch_finding(f) for f in fetched(node.args[0]) if is_layer_variable(f, layers)]
         elif node.func.attr == "compile":
             findings += compile_findings(node, collected)
@@ -133,3 +138,26 @@ def batch_norm_finding(use) -> Finding:
         problem="trains, but its moving statistics stay at their initial values, raising nothing",
         fix=KEEP_KERAS_2 + "; or rewrite the loop as TF2 code (eager or tf.function), where Keras runs them",
     )
+
+
+def regularizer_findings(node: ast.Call) -> list[Finding]:
+    name = ast.unparse(node.func).rsplit(".", 1)[-1]
+    keyword = next((k for k in node.keywords if k.arg == "l"), None)
+    if keyword is None:
+        return []
+    edit = (
+        Span(keyword.lineno, keyword.col_offset, keyword.col_offset + 1, name)
+        if keyword.lineno == keyword.end_lineno
+        else None
+    )
+    return [
+        Finding(
+            line=node.lineno,
+            kind="changed-api",
+            symbol=f"{ast.unparse(node.func)}(l=...)",
+            cause=REGULARIZER_CAUSE,
+            problem=f"TypeError: {name.upper()}.__init__() got an unexpected keyword argument 'l'",
+            fix=f"{ast.unparse(node.func)}({name}=...), the same value (--apply-fixes does)",
+            edit=edit,
+        )
+    ]

@@ -60,6 +60,7 @@ class UseCollector(ast.NodeVisitor):
     ):
         self.bindings, self.graph_names, self.optimizer_names = bindings, graph_names, optimizer_names
         self.device_functions = device_functions  # names bound to TF1 device functions (defs, replica_device_setter)
+        self.device_factories: set[str] = set()  # functions of this file that return a function they define
         self.classes = classes  # the classes this file defines
         self.class_of: dict[int, str] = {}  # id() of a method's FunctionDef -> its class
         self.assigned: set[str] = set()  # names the file binds by assignment or `with ... as`
@@ -175,7 +176,10 @@ class UseCollector(ast.NodeVisitor):
             return True
         if isinstance(expr, ast.Name):
             return expr.id in self.device_functions
-        return isinstance(expr, ast.Call) and self.canonical(expr.func) in DEVICE_SETTERS
+        if not isinstance(expr, ast.Call):
+            return False
+        # replica_device_setter(...), or a function of this file that returns one (`assign_to_device(d)`)
+        return self.canonical(expr.func) in DEVICE_SETTERS or dotted_name(expr.func) in self.device_factories
 
     def _is_v1_optimizer(self, expr: ast.expr) -> bool:
         if isinstance(expr, (ast.Name, ast.Attribute)):
@@ -222,6 +226,13 @@ def function_key(node: ast.FunctionDef | ast.AsyncFunctionDef, class_name: str |
     return f"{class_name}.__init__" if node.name == "__init__" and class_name else node.name
 
 
+def returns_a_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """`def f(...): def g(op): ...; return g` (or `return lambda op: ...`): a factory of functions."""
+    inner = {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    returns = [n.value for n in ast.walk(node) if isinstance(n, ast.Return) and n.value is not None]
+    return any(isinstance(r, ast.Lambda) or (isinstance(r, ast.Name) and r.id in inner) for r in returns)
+
+
 def attribute_chain(node: ast.expr) -> list[str] | None:
     """["tf", "compat", "v1", "placeholder"] for `tf.compat.v1.placeholder`; None unless names and attributes only."""
     name = dotted_name(node)
@@ -251,8 +262,14 @@ def collect_uses(tree: ast.Module, bindings: dict[str, Binding]) -> UseCollector
     optimizer_names = names_assigned(tree, bindings, is_v1_optimizer_class)
     defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     device_functions = defined | names_assigned(tree, bindings, lambda c: c in DEVICE_SETTERS)
+    factories = {
+        f.name
+        for f in ast.walk(tree)
+        if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and returns_a_function(f)
+    }
     classes = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
     collector = UseCollector(bindings, graph_names, optimizer_names, device_functions, classes)
+    collector.device_factories = factories
     collector.assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     collector.class_of = {
         id(f): c.name

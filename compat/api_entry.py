@@ -110,8 +110,8 @@ TUTORIAL_READER = "tfparity.compat.data"
 # Keras 3 layers are TF2 code: in a TF1 graph run by a Session they break (checked on Keras 3.15).
 KERAS3_OTHER_FIX = (
     "in TF2 code (eager, tf.function); code that keeps its graph and Session: pip install tf_keras and set "
-    "TF_USE_LEGACY_KERAS=1 before importing TensorFlow (Keras 3 layers do not work in a TF1 graph: sess.run "
-    "cannot fetch their variables, their updates are not in UPDATE_OPS)"
+    "TF_USE_LEGACY_KERAS=1 before importing TensorFlow (Keras 3 layers in a TF1 graph: sess.run cannot fetch "
+    "their variables, BatchNormalization never updates its moving statistics, RNN cells do not fit static_rnn)"
 )
 # Session and InteractiveSession raise nothing when made: what fails is their first run or eval.
 SESSION_RUN_RAISES = "RuntimeError: The Session graph is empty. Add operations to the graph before calling run()."

@@ -127,7 +127,8 @@ STAGE_ROWS: tuple[ApiMapping, ...] = (
         gone=(
             "tf.contrib was removed in TF 2.0: contrib.layers -> tf.keras.layers, contrib.slim -> the tf-slim package "
             "(import tf_slim as slim), contrib.learn datasets -> tf.keras.datasets, "
-            "contrib.rnn -> tf.keras.layers RNN cells"
+            "contrib.rnn -> tf.keras.layers RNN cells in TF2 code (code that keeps its Session: tf_keras with "
+            "TF_USE_LEGACY_KERAS=1 and tf.compat.v1.nn.rnn_cell)"
         ),
     ),
     *LAYER_ROWS,  # conv2d, max_pool, dropout: api_table_layers.py

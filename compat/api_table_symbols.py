@@ -232,6 +232,7 @@ SYMBOL_ROWS: tuple[ApiMapping, ...] = (
         V1 + "disable_v2_behavior",
         fix="remove it once no graph-only API is left",
     ),
+    symbol_row("model", V1 + "set_random_seed", fix="tf.random.set_seed (TF2's seeds are drawn per op otherwise)"),
     symbol_row("train step", V1 + "get_default_graph", fix="no global graph: tf.function traces its own"),
     symbol_row(
         "train step",

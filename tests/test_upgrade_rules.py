@@ -176,6 +176,19 @@ with tf.compat.v1.Session() as sess:
 import tensorflow as tf
 bn = tf.keras.layers.BatchNormalization()
 """,
+    "keras3_regularizers_and_device_factories": """
+import tensorflow as tf
+def assign_to_device(device):
+    def _assign(op):
+        return device
+    return _assign
+reg = tf.keras.regularizers.l2(l=0.5 * 0.1)  # expect: changed-api
+fine = tf.keras.regularizers.l2(0.05)
+with tf.device(assign_to_device("/cpu:0")):  # expect: changed-api
+    pass
+with tf.device("/cpu:0"):
+    pass
+""",
     "reshaping_assign": """
 import tensorflow as tf
 tf.compat.v1.disable_eager_execution()
@@ -413,3 +426,12 @@ def test_a_keras_3_variable_is_fetched_through_its_value():
     fixed = upgrade.apply_fixes(code, upgrade.audit(code))
     assert "w = sess.run(dense.kernel.value)" in fixed and "[dense.kernel.value, bn.moving_mean.value]" in fixed
     assert not [f for f in upgrade.audit(fixed) if f.fatal]
+
+
+def test_keras_3_regularizers_get_their_keyword_and_device_factories_the_v1_device():
+    code = SNIPPETS["keras3_regularizers_and_device_factories"]
+    fixed = upgrade.apply_fixes(code, upgrade.audit(code))
+    assert (
+        "tf.keras.regularizers.l2(l2=0.5 * 0.1)" in fixed and 'tf.compat.v1.device(assign_to_device("/cpu:0"))' in fixed
+    )
+    assert not [f for f in upgrade.audit(fixed) if f.kind == "changed-api"]
