@@ -25,7 +25,6 @@ import functools
 from dataclasses import dataclass
 
 from tfparity.benchmarks.upgrade_eager import capture_findings, eager_findings, eager_fix_edit, graph_regions
-from tfparity.benchmarks.upgrade_fixes import rename_span
 from tfparity.benchmarks.upgrade_imports import (
     Binding,
     collect_imports,
@@ -37,7 +36,7 @@ from tfparity.benchmarks.upgrade_imports import (
     tf_version,
 )
 from tfparity.benchmarks.upgrade_keras3 import keras3_findings
-from tfparity.benchmarks.upgrade_names import Use, UseCollector, collect_uses
+from tfparity.benchmarks.upgrade_names import Use, UseCollector, collect_uses, v1_rename_edit
 from tfparity.benchmarks.upgrade_silent import silent_findings
 from tfparity.benchmarks.upgrade_tables import (
     API_DOCS,
@@ -195,14 +194,14 @@ def summary_call_finding(use: Use, op: str, tf1: bool, tb: bool, merge_line: int
             else "they write nothing, with no error"
         )
         cause = f"{SUMMARY_CAUSE}: TensorBoard implements it, and is not installed (with it installed, {with_tb})"
-    if tf1 and use.binding is not None and use.binding.canonical == "tf":
+    edit = v1_rename_edit(use, f"summary.{op}") if tf1 else None
+    if edit:
         fix = (
             "tf.compat.v1.summary.*: TF1's summary ops, which merge_all and FileWriter collect "
             "(tf_upgrade_v2's log says it made this change; it did not)"
         )
-        edit = rename_span(use.node, f"{use.written.split('.')[0]}.compat.v1.summary.{op}")
     else:
-        fix, edit = "pip install tensorboard: TF2's summary ops are TensorBoard's", None
+        fix = "pip install tensorboard: TF2's summary ops are TensorBoard's"
     return Finding(
         line=use.line,
         kind=kind,
@@ -259,11 +258,7 @@ def device_findings(collected: UseCollector) -> list[Finding]:
         target = use.call.args[0]
         if not collected.is_device_function(target):
             continue
-        edit = (
-            rename_span(use.node, f"{use.written.split('.')[0]}.compat.v1.device")
-            if use.binding.canonical == "tf"
-            else None
-        )
+        edit = v1_rename_edit(use, "device")
         findings.append(
             Finding(
                 line=use.line,

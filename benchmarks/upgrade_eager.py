@@ -77,6 +77,11 @@ def eager_fix_text(fix_edit: Edit | Span) -> str:
     return f"`{switch.splitlines()[-1].strip()}` after line {switch_line(fix_edit) - 1}"
 
 
+def eager_off_calls(collected: UseCollector) -> list[Use]:
+    """The calls that turn eager execution off (disable_eager_execution, disable_v2_behavior)."""
+    return [u for u in collected.uses if u.canonical in EAGER_OFF and u.is_call]
+
+
 def graph_built_functions(calls: dict[str, list[CallSite]]) -> set[str]:
     """Functions every call of which happens in a graph context (directly or through such functions)."""
     built: set[str] = set()
@@ -103,7 +108,7 @@ class GraphRegions:
 
 
 def graph_regions(tree: ast.Module, collected: UseCollector) -> GraphRegions:
-    off = [u for u in collected.uses if u.canonical in EAGER_OFF and u.is_call]
+    off = eager_off_calls(collected)
     module_off = min((u.line for u in off if u.function is None), default=None)
     ranges: list[tuple[int, int, str]] = []
     if module_off is not None:
@@ -127,7 +132,7 @@ def graph_regions(tree: ast.Module, collected: UseCollector) -> GraphRegions:
 
 def eager_findings(tree: ast.Module, collected: UseCollector, fix_edit: Edit, regions: GraphRegions) -> list[Finding]:
     """Graph-only APIs reached with eager execution still on."""
-    off = [u for u in collected.uses if u.canonical in EAGER_OFF and u.is_call]
+    off = eager_off_calls(collected)
     built = graph_built_functions(collected.calls)
     findings = []
     for use in (u for u in collected.uses if u.canonical in GRAPH_ONLY or u.canonical in EAGER_SILENT):

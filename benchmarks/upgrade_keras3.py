@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import ast
 
-from tfparity.benchmarks.upgrade_eager import GraphRegions
+from tfparity.benchmarks.upgrade_eager import GraphRegions, eager_off_calls
 from tfparity.benchmarks.upgrade_fixes import Span
 from tfparity.benchmarks.upgrade_names import UseCollector, names_assigned
-from tfparity.benchmarks.upgrade_tables import DEBT_FIXES, EAGER_OFF, Finding, lookup_prefix
+from tfparity.benchmarks.upgrade_tables import DEBT_FIXES, Finding, lookup_prefix
 
 OPTIMIZER_CAUSE = "Keras 3's compile takes Keras optimizers only, not tf.compat.v1.train ones"
 OPTIMIZER_RAISES = "ValueError: Could not interpret optimizer identifier: <{name} object>"
@@ -45,7 +45,7 @@ KEEP_KERAS_2 = (
 
 def keras3_findings(tree: ast.Module, collected: UseCollector, regions: GraphRegions) -> list[Finding]:
     models = names_assigned(tree, collected.bindings, lambda c: bool(c) and c.startswith(KERAS_PREFIXES))
-    off = [u.line for u in collected.uses if u.canonical in EAGER_OFF and u.is_call]
+    off = [u.line for u in eager_off_calls(collected)]
     layers = names_assigned(tree, collected.bindings, lambda c: bool(c) and ".keras.layers." in c)
     findings = [
         batch_norm_finding(use)

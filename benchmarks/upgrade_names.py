@@ -12,6 +12,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from tfparity.benchmarks.upgrade_fixes import Span, rename_span
 from tfparity.benchmarks.upgrade_imports import Binding
 from tfparity.benchmarks.upgrade_tables import APP_RUNS, DEVICE_SETTERS, GRAPH_SOURCES
 from tfparity.compat.api_map import dotted_name
@@ -218,6 +219,13 @@ class UseCollector(ast.NodeVisitor):
             )
         )
         return True
+
+
+def v1_rename_edit(use: Use, name: str) -> Span | None:
+    """The edit that spells `use` as `<alias>.compat.v1.<name>`, where the chain is bound to `tf` itself."""
+    if use.binding is None or use.binding.canonical != "tf" or use.node is None:
+        return None
+    return rename_span(use.node, f"{use.written.split('.')[0]}.compat.v1.{name}")
 
 
 def function_key(node: ast.FunctionDef | ast.AsyncFunctionDef, class_name: str | None) -> str:

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import ast
 
-from tfparity.benchmarks.upgrade_fixes import rename_span
-from tfparity.benchmarks.upgrade_names import Use, UseCollector
+from tfparity.benchmarks.upgrade_names import Use, UseCollector, v1_rename_edit
 from tfparity.benchmarks.upgrade_tables import Finding
 
 WHILE_CAUSE = "TF2's tf.while_loop returns its loop variables as given: a list of one, where TF1's returned the tensor"
@@ -129,7 +128,7 @@ def v1_spelling(use: Use, name: str) -> str:
 
 def renamed(use: Use, name: str, cause: str, tf1_gives: str) -> Finding:
     fix = v1_spelling(use, name)
-    edit = rename_span(use.node, fix) if use.binding is not None and use.binding.canonical == "tf" else None
+    edit = v1_rename_edit(use, name)
     return Finding(
         line=use.line,
         kind="silent-change",
@@ -144,9 +143,7 @@ def renamed(use: Use, name: str, cause: str, tf1_gives: str) -> Finding:
 def seed_finding(use: Use) -> Finding:
     keras_class = use.canonical.removeprefix(KERAS_INITIALIZERS)
     v1 = V1_INITIALIZER_OF.get(keras_class)
-    edit = None
-    if v1 and use.binding is not None and use.binding.canonical == "tf":
-        edit = rename_span(use.node, v1_spelling(use, v1))
+    edit = v1_rename_edit(use, v1) if v1 else None
     fix = f"{v1_spelling(use, v1)}(...), the same arguments" if v1 else "the tf.compat.v1.*_initializer function"
     return Finding(
         line=use.line,
